@@ -1,0 +1,86 @@
+"""The Corpus contract shared by every stage: train and query matrices, metric, labels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from bench.errors import BenchError
+
+METRICS = ("euclidean", "angular", "inner_product")
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """Vectors to index and held-out queries.
+
+    `train` and `queries` may be read-only memory maps: nothing here copies them.
+    `fingerprint` identifies exactly what produced the vectors (spec and code version),
+    so that ground truth and results can be cached and matched by it.
+    """
+
+    name: str
+    train: np.ndarray
+    queries: np.ndarray
+    metric: str
+    fingerprint: str
+    train_labels: np.ndarray | None = None
+    query_labels: np.ndarray | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_metric(self.metric)
+        for role, matrix in (("train", self.train), ("queries", self.queries)):
+            check_matrix(matrix, f"corpus {self.name!r} {role}")
+        if self.train.shape[1] != self.queries.shape[1]:
+            raise BenchError(
+                f"corpus {self.name!r}: queries have dimension {self.queries.shape[1]}, "
+                f"expected the train dimension {self.train.shape[1]}"
+            )
+        for role, labels, matrix in (
+            ("train_labels", self.train_labels, self.train),
+            ("query_labels", self.query_labels, self.queries),
+        ):
+            if labels is not None and len(labels) != len(matrix):
+                raise BenchError(
+                    f"corpus {self.name!r}: {role} has {len(labels)} entries, "
+                    f"expected one per vector ({len(matrix)})"
+                )
+
+    @property
+    def dim(self) -> int:
+        return int(self.train.shape[1])
+
+    @property
+    def has_labels(self) -> bool:
+        return self.train_labels is not None and self.query_labels is not None
+
+
+def check_metric(metric: str) -> None:
+    if metric not in METRICS:
+        raise BenchError(f"unknown metric {metric!r}: expected one of {', '.join(METRICS)}")
+
+
+def check_matrix(matrix: np.ndarray, what: str, block_rows: int = 65536) -> None:
+    """A 2-D float32 matrix with at least one row and no NaN or infinity (checked in blocks)."""
+    if not isinstance(matrix, np.ndarray) or matrix.ndim != 2:
+        shape = getattr(matrix, "shape", type(matrix).__name__)
+        raise BenchError(f"{what}: expected a 2-D array (rows x dimension), got {shape}")
+    if matrix.dtype != np.float32:
+        raise BenchError(f"{what}: expected dtype float32, got {matrix.dtype}")
+    if matrix.shape[0] == 0 or matrix.shape[1] == 0:
+        raise BenchError(f"{what}: expected a non-empty matrix, got shape {matrix.shape}")
+    for start in range(0, matrix.shape[0], block_rows):
+        block = matrix[start : start + block_rows]
+        if not np.isfinite(block).all():
+            bad = start + int(np.argwhere(~np.isfinite(block))[0][0])
+            raise BenchError(f"{what}: row {bad} contains NaN or infinity; expected finite values")
+
+
+def normalize_rows(matrix: np.ndarray) -> np.ndarray:
+    """Unit-length rows (for the angular metric); zero rows stay zero."""
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (matrix / norms).astype(np.float32, copy=False)
