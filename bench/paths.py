@@ -10,16 +10,18 @@ def home() -> Path:
     return Path(os.environ.get("BENCH_HOME", PROJECT_ROOT))
 
 
-def backends_dir() -> Path:
-    return PROJECT_ROOT / "backends"
+def backends_dirs() -> tuple[Path, ...]:
+    """The project's backend YAMLs, plus any folders in BENCH_EXTRA_BACKENDS (os.pathsep list)."""
+    extra = [Path(p) for p in os.environ.get("BENCH_EXTRA_BACKENDS", "").split(os.pathsep) if p]
+    return (PROJECT_ROOT / "backends", *extra)
 
 
 def datasets_dir() -> Path:
-    return PROJECT_ROOT / "datasets"
+    return Path(os.environ.get("BENCH_DATASETS", PROJECT_ROOT / "datasets"))
 
 
 def suites_dir() -> Path:
-    return PROJECT_ROOT / "suites"
+    return Path(os.environ.get("BENCH_SUITES", PROJECT_ROOT / "suites"))
 
 
 def cache_dir() -> Path:

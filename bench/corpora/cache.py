@@ -1,4 +1,4 @@
-"""On-disk cache keyed by fingerprints, with atomic writes so an interrupted run leaves no half file."""
+"""On-disk cache keyed by fingerprints; atomic writes, so an interrupted run leaves no half file."""
 
 from __future__ import annotations
 
@@ -43,11 +43,10 @@ def atomic_path(final: Path) -> Iterator[Path]:
 
 
 def write_bytes_atomic(final: Path, data: bytes) -> None:
-    with atomic_path(final) as tmp:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+    with atomic_path(final) as tmp, open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def open_npy_for_writing(tmp: Path, shape: tuple[int, ...], dtype: Any) -> np.memmap:

@@ -1,0 +1,1 @@
+"""ANN backends: one module per library behind the small protocol in `base`."""

@@ -1,0 +1,70 @@
+"""The adapter protocol every backend implements, as small as ann-benchmarks' base class.
+
+An adapter never times itself: the runner times every backend the same way. It builds once
+from a float32 matrix and a metric, takes query parameters without rebuilding, and answers
+single queries and (where the library can) batches.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from bench.errors import BenchError
+
+
+class Backend(ABC):
+    """Base class of all adapters. Subclasses set `name`, `metrics` and implement the rest."""
+
+    name: ClassVar[str]
+    metrics: ClassVar[tuple[str, ...]] = ("euclidean", "angular")
+    supports_batch: ClassVar[bool] = False  # True when batch_query uses the library's own batch
+
+    def __init__(self, metric: str, **build_params: Any) -> None:
+        if metric not in self.metrics:
+            raise BenchError(
+                f"backend {self.name!r} does not support metric {metric!r}: "
+                f"expected one of {', '.join(self.metrics)}"
+            )
+        self.metric = metric
+        self.build_params = build_params
+        self.threads = 1
+        self._threadpool_limit: threadpool_limits | None = None
+
+    @abstractmethod
+    def fit(self, data: np.ndarray) -> None:
+        """Build the index from a float32 matrix (may be a read-only memory map)."""
+
+    def set_query_params(self, **params: Any) -> None:
+        """Change search-time parameters without rebuilding. Default: no query parameters."""
+        if params:
+            raise BenchError(f"backend {self.name!r} takes no query parameters, got {params}")
+
+    def set_threads(self, threads: int) -> None:
+        """Threads for the following queries. Default: cap BLAS/OpenMP pools via threadpoolctl."""
+        self.threads = threads
+        if self._threadpool_limit is not None:
+            self._threadpool_limit.restore_original_limits()
+        self._threadpool_limit = threadpool_limits(limits=threads)
+
+    @abstractmethod
+    def query(self, vector: np.ndarray, k: int) -> np.ndarray:
+        """Ids of (up to) k nearest neighbours of one query vector, nearest first."""
+
+    def batch_query(self, queries: np.ndarray, k: int) -> np.ndarray:
+        """Ids [n_queries, k] for a batch; -1 pads short answers. Default: one query at a time."""
+        out = np.full((len(queries), k), -1, dtype=np.int64)
+        for row, vector in enumerate(queries):
+            ids = self.query(vector, k)
+            out[row, : len(ids)] = ids
+        return out
+
+    def index_bytes(self) -> int | None:
+        """Size of the index in bytes, serialized or as reported by the library; None if unknown."""
+        return None
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most libraries need nothing
+        """Release the index (called before the worker exits)."""

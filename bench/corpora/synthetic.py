@@ -1,0 +1,130 @@
+"""Seeded synthetic corpora, generated in chunks straight into memory-mapped `.npy` files.
+
+Every chunk draws from its own seed (spec seed, stream, chunk index), so the vectors are the
+same whatever the machine, and the queries (a separate stream) come from the same
+distribution as the train set but are never in it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from bench.corpora.cache import cache_path, cached_npy, fingerprint
+from bench.corpora.corpus import Corpus, check_metric
+from bench.errors import BenchError
+
+GENERATOR_VERSION = 1
+CHUNK_ROWS = 65536
+TRAIN_STREAM, QUERY_STREAM, MODEL_STREAM = 0, 1, 2
+DISTRIBUTIONS = ("uniform", "gaussian", "clustered", "lowdim")
+
+
+@dataclass(frozen=True)
+class SyntheticSpec:
+    distribution: str
+    n: int
+    dim: int
+    queries: int = 1000
+    metric: str = "euclidean"
+    seed: int = 0
+    clusters: int = 32  # clustered: number of mixture components
+    spread: float = 0.25  # clustered: within-cluster std relative to the spread of centres
+    intrinsic_dim: int = 8  # lowdim: dimension of the latent space
+    noise: float = 0.01  # lowdim: isotropic noise added in the full space
+
+    def __post_init__(self) -> None:
+        if self.distribution not in DISTRIBUTIONS:
+            raise BenchError(
+                f"unknown synthetic distribution {self.distribution!r}: "
+                f"expected one of {', '.join(DISTRIBUTIONS)}"
+            )
+        check_metric(self.metric)
+        for field_name in ("n", "dim", "queries", "clusters", "intrinsic_dim"):
+            value = getattr(self, field_name)
+            if not isinstance(value, int) or value < 1:
+                raise BenchError(f"synthetic {field_name}={value!r}: expected a positive integer")
+        if self.spread <= 0 or self.noise < 0:
+            raise BenchError("synthetic spread must be > 0 and noise >= 0")
+
+
+def _rng(spec: SyntheticSpec, stream: int, chunk: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence([spec.seed, stream, chunk]))
+
+
+def _model(spec: SyntheticSpec) -> dict[str, np.ndarray]:
+    """Parameters shared by all chunks: cluster centres or the low-dimensional embedding."""
+    rng = _rng(spec, MODEL_STREAM, 0)
+    if spec.distribution == "clustered":
+        return {"centres": rng.standard_normal((spec.clusters, spec.dim), dtype=np.float32)}
+    if spec.distribution == "lowdim":
+        m = min(spec.intrinsic_dim, spec.dim)
+        basis, _ = np.linalg.qr(rng.standard_normal((spec.dim, m)))
+        return {"basis": basis.T.astype(np.float32)}
+    return {}
+
+
+def _draw(
+    spec: SyntheticSpec, model: dict[str, np.ndarray], rng: np.random.Generator, rows: int
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """`rows` vectors (and cluster labels for the clustered distribution)."""
+    if spec.distribution == "uniform":
+        return rng.random((rows, spec.dim), dtype=np.float32), None
+    if spec.distribution == "gaussian":
+        return rng.standard_normal((rows, spec.dim), dtype=np.float32), None
+    if spec.distribution == "clustered":
+        labels = rng.integers(0, spec.clusters, rows)
+        noise = rng.standard_normal((rows, spec.dim), dtype=np.float32) * np.float32(spec.spread)
+        return model["centres"][labels] + noise, labels
+    basis = model["basis"]
+    latent = rng.standard_normal((rows, basis.shape[0]), dtype=np.float32)
+    noise = rng.standard_normal((rows, spec.dim), dtype=np.float32) * np.float32(spec.noise)
+    return latent @ basis + noise, None
+
+
+def _filler(spec: SyntheticSpec, stream: int) -> Callable[[np.ndarray], None]:
+    model = _model(spec)
+
+    def fill(out: np.ndarray) -> None:
+        for chunk, start in enumerate(range(0, len(out), CHUNK_ROWS)):
+            rows = min(CHUNK_ROWS, len(out) - start)
+            vectors, _ = _draw(spec, model, _rng(spec, stream, chunk), rows)
+            if spec.metric == "angular":
+                vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+            out[start : start + rows] = vectors
+
+    return fill
+
+
+def _labels(spec: SyntheticSpec, stream: int, count: int) -> np.ndarray:
+    """Cluster labels, regenerated cheaply: they are each chunk's first draw in `_draw`."""
+    labels = np.empty(count, dtype=np.int64)
+    for chunk, start in enumerate(range(0, count, CHUNK_ROWS)):
+        rows = min(CHUNK_ROWS, count - start)
+        labels[start : start + rows] = _rng(spec, stream, chunk).integers(0, spec.clusters, rows)
+    return labels
+
+
+def synthetic_corpus(name: str, spec: SyntheticSpec) -> Corpus:
+    """Generate (once) and memory-map the corpus described by `spec`."""
+    key = fingerprint("synthetic", GENERATOR_VERSION, asdict(spec))
+    arrays = {}
+    for role, stream, rows in (
+        ("train", TRAIN_STREAM, spec.n),
+        ("queries", QUERY_STREAM, spec.queries),
+    ):
+        path = cache_path("synthetic", f"{key}-{role}", ".npy")
+        arrays[role] = cached_npy(path, (rows, spec.dim), np.float32, _filler(spec, stream))
+    clustered = spec.distribution == "clustered"
+    return Corpus(
+        name=name,
+        train=arrays["train"],
+        queries=arrays["queries"],
+        metric=spec.metric,
+        fingerprint=key,
+        train_labels=_labels(spec, TRAIN_STREAM, spec.n) if clustered else None,
+        query_labels=_labels(spec, QUERY_STREAM, spec.queries) if clustered else None,
+        info={"kind": "synthetic", **asdict(spec)},
+    )

@@ -1,0 +1,1 @@
+"""Reports: plots, HTML and Markdown summaries, and the comparison gate."""

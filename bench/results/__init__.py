@@ -1,0 +1,1 @@
+"""Results: the tidy row schema (defined once) and the atomic, resumable CSV store."""

@@ -1,0 +1,130 @@
+"""The one definition of a results row: columns, types, meaning. Validated on write and read.
+
+The README's column table is generated from COLUMNS (`bench schema`), and a test keeps the
+two in step.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from bench.errors import BenchError
+
+STATUSES = ("ok", "failed", "timeout", "oom", "unavailable")
+MODES = ("single", "batch", "")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str  # str, int, float, json
+    doc: str
+    required: bool = False  # must be non-empty on every row
+    required_if_ok: bool = False  # must be non-empty on rows with status ok
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("run_id", "str", "Unique id of the `bench run` invocation that wrote the row", True),
+    Column("suite", "str", "Suite name", True),
+    Column("started_at", "str", "UTC time the invocation started (ISO 8601)", True),
+    Column("git_commit", "str", "Commit of the harness (suffix -dirty for local changes)"),
+    Column("host", "str", "Host name", True),
+    Column("cpu", "str", "CPU model", True),
+    Column("cpu_count", "int", "Logical CPUs of the machine", True),
+    Column("python", "str", "Python version", True),
+    Column(
+        "job_id", "str", "Hash of (corpus, algorithm, build params, query grid, settings)", True
+    ),
+    Column("corpus", "str", "Corpus name", True),
+    Column("corpus_fingerprint", "str", "Fingerprint of the exact vectors", True),
+    Column("n_train", "int", "Vectors indexed", True),
+    Column("n_queries", "int", "Queries searched", True),
+    Column("dim", "int", "Vector dimension", True),
+    Column("metric", "str", "euclidean, angular or inner_product", True),
+    Column("backend", "str", "Library (as in backends/<library>.yaml)", True),
+    Column("algorithm", "str", "Registered algorithm name, e.g. faiss-ivf", True),
+    Column("library_version", "str", "Installed version of the library"),
+    Column("build_params", "json", "Build parameters as JSON", True),
+    Column("query_params", "json", "Query parameters as JSON", True),
+    Column("label", "str", "Readable label of the build and query parameters", True),
+    Column("mode", "str", "single (one query at a time, one thread) or batch; empty if failed"),
+    Column("threads", "int", "Threads used by the searches of this row"),
+    Column("k", "int", "Neighbours asked for", True),
+    Column("repetition", "int", "Repetition index (every repetition is kept)"),
+    Column("status", "str", "ok, failed, timeout, oom or unavailable", True),
+    Column("error", "str", "Error text when status is not ok"),
+    Column("recall", "float", "Mean recall@k, ties within a relative epsilon counted", False, True),
+    Column("qps", "float", "Queries / total search time of this repetition", False, True),
+    Column("latency_mean_ms", "float", "Mean per-query latency (single mode)"),
+    Column("latency_p50_ms", "float", "Median per-query latency (single mode)"),
+    Column("latency_p95_ms", "float", "95th percentile latency (single mode)"),
+    Column("latency_p99_ms", "float", "99th percentile latency (single mode)"),
+    Column("precision_at_k", "float", "Mean share of returned neighbours of the query's class"),
+    Column("map_at_k", "float", "Mean average precision@k against class labels"),
+    Column("build_s", "float", "Index build wall seconds"),
+    Column("build_cpu_s", "float", "Index build CPU seconds (all threads)"),
+    Column("build_threads", "int", "Threads allowed for the build"),
+    Column("index_bytes", "int", "Index size in bytes (serialized or reported)"),
+    Column("peak_rss_bytes", "int", "Peak resident memory of the worker process"),
+    Column("warmup_queries", "int", "Queries run before timing"),
+)
+COLUMN_NAMES = tuple(column.name for column in COLUMNS)
+_BY_NAME = {column.name: column for column in COLUMNS}
+
+
+def _check_value(column: Column, value: Any, where: str) -> None:
+    if value is None or value == "":
+        return
+    try:
+        if column.kind == "int":
+            if float(value) != int(float(value)):
+                raise ValueError
+        elif column.kind == "float":
+            float(value)
+        elif column.kind == "json":
+            json.loads(value) if isinstance(value, str) else json.dumps(value)
+    except (TypeError, ValueError) as exc:
+        raise BenchError(
+            f"{where}: column {column.name!r} = {value!r}: expected {column.kind}"
+        ) from exc
+
+
+def is_empty(value: Any) -> bool:
+    return value is None or value == "" or (isinstance(value, float) and math.isnan(value))
+
+
+def validate_row(row: dict[str, Any], where: str = "row") -> None:
+    """Raise BenchError unless `row` has exactly the schema's columns with valid values."""
+    missing = [name for name in COLUMN_NAMES if name not in row]
+    extra = [name for name in row if name not in _BY_NAME]
+    if missing or extra:
+        raise BenchError(
+            f"{where}: columns do not match the results schema "
+            f"(missing {missing}, unexpected {extra})"
+        )
+    status = row["status"]
+    if status not in STATUSES:
+        raise BenchError(f"{where}: status {status!r}: expected one of {', '.join(STATUSES)}")
+    if row["mode"] not in MODES and not is_empty(row["mode"]):
+        raise BenchError(f"{where}: mode {row['mode']!r}: expected single or batch")
+    for column in COLUMNS:
+        value = row[column.name]
+        if is_empty(value) and (column.required or (column.required_if_ok and status == "ok")):
+            raise BenchError(f"{where}: column {column.name!r} is empty: expected a {column.kind}")
+        if not is_empty(value):
+            _check_value(column, value, where)
+    if status == "ok" and not 0.0 <= float(row["recall"]) <= 1.0:
+        raise BenchError(f"{where}: recall {row['recall']} outside [0, 1]")
+
+
+def empty_row() -> dict[str, Any]:
+    return dict.fromkeys(COLUMN_NAMES, "")
+
+
+def markdown_table() -> str:
+    lines = ["| column | type | meaning |", "|---|---|---|"]
+    lines += [f"| `{c.name}` | {c.kind} | {c.doc} |" for c in COLUMNS]
+    return "\n".join(lines)

@@ -1,0 +1,107 @@
+"""The results store: `results/<run>/results.csv`, appended atomically, read with validation.
+
+Appending rewrites the file through a temporary file and one rename, so a run killed at any
+moment leaves either the old or the new file, never a torn row; resume reads the job ids back.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from bench.corpora.cache import write_bytes_atomic
+from bench.errors import BenchError
+from bench.results.schema import COLUMN_NAMES, COLUMNS, validate_row
+
+RESULTS_FILE = "results.csv"
+
+
+def _cell(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def rows_to_csv(rows: Iterable[dict[str, Any]], header: bool) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    if header:
+        writer.writerow(COLUMN_NAMES)
+    for row in rows:
+        writer.writerow([_cell(row[name]) for name in COLUMN_NAMES])
+    return buffer.getvalue()
+
+
+def append_rows(run_dir: Path, rows: list[dict[str, Any]]) -> None:
+    """Validate and append rows to the run's CSV in one atomic replace."""
+    for i, row in enumerate(rows):
+        validate_row({name: _cell(value) for name, value in row.items()}, f"new row {i}")
+    path = run_dir / RESULTS_FILE
+    existing = path.read_text() if path.exists() else ""
+    text = existing + rows_to_csv(rows, header=not existing)
+    write_bytes_atomic(path, text.encode())
+
+
+def _dtypes() -> dict[str, str]:
+    kinds = {"str": "string", "json": "string", "int": "Int64", "float": "float64"}
+    return {column.name: kinds[column.kind] for column in COLUMNS}
+
+
+def read_results(path: Path | str) -> pd.DataFrame:
+    """Read and validate a results CSV (or a run directory holding one)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / RESULTS_FILE
+    if not path.exists():
+        raise BenchError(f"no results file at {path}: expected a CSV written by `bench run`")
+    with open(path, newline="") as handle:
+        reader = csv.DictReader(handle)
+        if tuple(reader.fieldnames or ()) != COLUMN_NAMES:
+            raise BenchError(
+                f"{path}: header does not match the results schema: expected "
+                f"{len(COLUMN_NAMES)} columns {', '.join(COLUMN_NAMES[:4])}, ..., "
+                f"got {reader.fieldnames}"
+            )
+        for line, row in enumerate(reader, start=2):
+            if None in row or None in row.values():
+                raise BenchError(
+                    f"{path} line {line}: wrong number of fields, expected {len(COLUMN_NAMES)}"
+                )
+            validate_row(row, f"{path} line {line}")
+    return pd.read_csv(
+        path,
+        dtype=_dtypes(),
+        keep_default_na=False,
+        na_values={c.name: [""] for c in COLUMNS if c.kind in ("int", "float")},
+    )
+
+
+def finished_job_ids(run_dir: Path, include_failed: bool = True) -> set[str]:
+    path = run_dir / RESULTS_FILE
+    if not path.exists():
+        return set()
+    frame = read_results(path)
+    if not include_failed:
+        frame = frame[frame["status"] == "ok"]
+    return set(frame["job_id"])
+
+
+def drop_jobs(run_dir: Path, job_ids: set[str]) -> None:
+    """Remove every row of the given jobs (used to retry failed jobs)."""
+    path = run_dir / RESULTS_FILE
+    frame = read_results(path)
+    kept = frame[~frame["job_id"].isin(job_ids)]
+    rows = [
+        {name: _cell(v) for name, v in zip(COLUMN_NAMES, record, strict=True)}
+        for record in kept.astype(object).where(kept.notna(), "").itertuples(index=False)
+    ]
+    write_bytes_atomic(path, rows_to_csv(rows, header=True).encode())

@@ -1,0 +1,145 @@
+"""Run one job in its own worker process, under a timeout and a memory cap.
+
+The parent polls the worker's resident memory (with its children) and kills the whole
+process group when it passes the cap (status oom) or when the job outlives its timeout
+(status timeout). A crash (segfault, abort, kernel OOM kill) ends the worker with a signal;
+whatever it measured before that is kept, and the job gets one more row saying what happened.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from bench import paths
+
+POLL_SECONDS = 0.1
+STDERR_TAIL_CHARS = 2000
+
+
+@dataclass
+class Outcome:
+    status: str  # ok, failed, timeout, oom
+    records: list[dict[str, Any]] = field(default_factory=list)
+    error: str = ""
+    peak_rss_bytes: int = 0
+
+
+def _tree_rss(process: psutil.Process) -> int:
+    try:
+        members = [process, *process.children(recursive=True)]
+        return sum(member.memory_info().rss for member in members)
+    except psutil.NoSuchProcess:
+        return 0
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def _read_records(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    records = []
+    for line in path.read_text().splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:  # a line cut short by a kill
+            break
+    return records
+
+
+def _signal_text(returncode: int) -> str:
+    try:
+        return f"signal {signal.Signals(-returncode).name}"
+    except ValueError:
+        return f"signal {-returncode}"
+
+
+def run_isolated(job: dict[str, Any]) -> Outcome:
+    """Run `job` in a fresh Python process and classify how it ended."""
+    with tempfile.TemporaryDirectory(prefix="bench-job-") as folder:
+        job_path, out_path, err_path = (
+            Path(folder) / name for name in ("job.json", "out.jsonl", "stderr.txt")
+        )
+        job_path.write_text(json.dumps(job))
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(
+                [str(paths.PROJECT_ROOT), os.environ.get("PYTHONPATH", "")]
+            ),
+        }
+        with open(err_path, "w") as stderr:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "bench.runner.worker", str(job_path), str(out_path)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                env=env,
+                start_new_session=True,
+            )
+            try:
+                outcome = _watch(proc, job["timeout_s"], job["memory_limit_bytes"])
+            except BaseException:  # Ctrl-C: the worker is in its own session, so end it here
+                _kill_group(proc)
+                raise
+        records = _read_records(out_path)
+        stderr_tail = err_path.read_text(errors="replace")[-STDERR_TAIL_CHARS:].strip()
+    errors = [r for r in records if r.get("event") == "error"]
+    outcome.records = [r for r in records if r.get("event") != "error"]
+    if errors and outcome.status == "ok":
+        outcome.status, outcome.error = errors[-1]["status"], errors[-1]["error"]
+    elif outcome.status == "failed" and not outcome.error:
+        outcome.error = (
+            f"worker died with {_signal_text(proc.returncode)}"
+            if (proc.returncode < 0)
+            else f"worker exited with code {proc.returncode}"
+        )
+        if stderr_tail:
+            outcome.error += f"; stderr: {stderr_tail}"
+    return outcome
+
+
+def _watch(proc: subprocess.Popen, timeout_s: float, memory_limit: int) -> Outcome:
+    process = psutil.Process(proc.pid)
+    deadline = time.monotonic() + timeout_s
+    peak = 0
+    while proc.poll() is None:
+        rss = _tree_rss(process)
+        peak = max(peak, rss)
+        if rss > memory_limit:
+            _kill_group(proc)
+            return Outcome(
+                "oom",
+                error=f"worker used {rss / 2**20:.0f} MiB, over the memory "
+                f"cap of {memory_limit / 2**20:.0f} MiB",
+                peak_rss_bytes=peak,
+            )
+        if time.monotonic() > deadline:
+            _kill_group(proc)
+            return Outcome(
+                "timeout", error=f"job did not finish within {timeout_s:g} s", peak_rss_bytes=peak
+            )
+        time.sleep(POLL_SECONDS)
+    if proc.returncode == 0:
+        return Outcome("ok", peak_rss_bytes=peak)
+    if proc.returncode == -signal.SIGKILL:
+        return Outcome(
+            "oom",
+            error="worker was killed with SIGKILL (likely the kernel's out-of-memory killer)",
+            peak_rss_bytes=peak,
+        )
+    return Outcome("failed", peak_rss_bytes=peak)
