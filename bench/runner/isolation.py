@@ -100,7 +100,7 @@ def run_isolated(job: dict[str, Any]) -> Outcome:
         stderr_tail = err_path.read_text(errors="replace")[-STDERR_TAIL_CHARS:].strip()
     errors = [r for r in records if r.get("event") == "error"]
     outcome.records = [r for r in records if r.get("event") != "error"]
-    if errors and outcome.status == "ok":
+    if errors and outcome.status in ("ok", "failed"):  # the worker said what went wrong
         outcome.status, outcome.error = errors[-1]["status"], errors[-1]["error"]
     elif outcome.status == "failed" and not outcome.error:
         outcome.error = (

@@ -17,7 +17,7 @@ from bench.corpora.registry import corpus_from_spec, dataset_spec
 from bench.results.store import append_rows, drop_jobs, finished_job_ids, read_results
 from bench.runner.environment import run_identity
 from bench.runner.executors import Executor, LocalExecutor
-from bench.runner.plan import Job, plan_jobs
+from bench.runner.plan import Job, plan_jobs, select_algorithms
 from bench.runner.rows import outcome_rows, unavailable_row
 from bench.runner.suite import Suite
 
@@ -60,6 +60,9 @@ def run_suite(
     run_dir.mkdir(parents=True, exist_ok=True)
     executor = executor or LocalExecutor()
     identity = run_identity(suite.name)
+    select_algorithms(suite)  # unknown names fail here, before any corpus is generated
+    for name in suite.datasets:
+        dataset_spec(name)
     corpora = prepare_corpora(suite)
     jobs, unavailable = plan_jobs(suite, corpora)
     if retry_failed and (failed := _failed_jobs(run_dir)):

@@ -1,0 +1,50 @@
+"""Shared fixtures: an isolated cache, tiny corpora as dataset YAMLs, the test adapters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from bench.corpora.synthetic import SyntheticSpec, synthetic_corpus
+
+TESTS_DIR = Path(__file__).parent
+TINY_DATASETS = {
+    "tiny-euclidean": {"kind": "synthetic", "distribution": "clustered", "n": 2000, "dim": 16,
+                       "queries": 60, "clusters": 8, "metric": "euclidean", "seed": 3},
+    "tiny-angular": {"kind": "synthetic", "distribution": "lowdim", "n": 2000, "dim": 24,
+                     "queries": 60, "intrinsic_dim": 6, "metric": "angular", "seed": 4},
+}
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture
+def bench_env(tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the harness at a temp cache and dataset folder, with the test adapters registered.
+
+    Worker processes inherit these variables, so they see the same setup."""
+    datasets = tmp_path / "datasets"
+    datasets.mkdir()
+    for name, spec in TINY_DATASETS.items():
+        (datasets / f"{name}.yaml").write_text(yaml.safe_dump(spec))
+    monkeypatch.setenv("BENCH_CACHE", str(cache_dir))
+    monkeypatch.setenv("BENCH_DATASETS", str(datasets))
+    monkeypatch.setenv("BENCH_EXTRA_BACKENDS", str(TESTS_DIR / "backends"))
+    return tmp_path
+
+
+@pytest.fixture
+def tiny_corpus(bench_env: Path):
+    spec = {k: v for k, v in TINY_DATASETS["tiny-euclidean"].items() if k != "kind"}
+    return synthetic_corpus("tiny-euclidean", SyntheticSpec(**spec))
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(1234)

@@ -1,0 +1,98 @@
+"""The runner: failures become rows and the suite goes on; finished jobs are never redone."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bench.results.store import read_results
+from bench.runner.run import run_suite
+from bench.runner.suite import Suite
+
+
+def suite(algorithms: tuple[str, ...], **overrides) -> Suite:
+    settings = dict(name="t", datasets=("tiny-euclidean",), algorithms=algorithms, grid="test",
+                    repetitions=2, warmup=5, timeout_s=20, memory_limit_gb=0.6,
+                    batch_threads=2, build_threads=1)
+    return Suite(**{**settings, **overrides})
+
+
+def test_failures_become_rows_and_the_suite_goes_on(bench_env: Path) -> None:
+    algorithms = ("test-raising", "test-crashing", "test-hanging", "test-hungry", "test-exact")
+    run_dir = bench_env / "run"
+    statuses = run_suite(suite(algorithms, timeout_s=8), run_dir, show_progress=False)
+    frame = read_results(run_dir)
+    by_algorithm = {
+        name: group for name, group in frame.groupby("algorithm")
+    }
+    assert set(by_algorithm) == set(algorithms)
+    last = {name: group.iloc[-1] for name, group in by_algorithm.items()}
+    assert last["test-raising"]["status"] == "failed"
+    assert "always fails to build" in last["test-raising"]["error"]
+    assert last["test-crashing"]["status"] == "failed"
+    assert "SIGSEGV" in last["test-crashing"]["error"]
+    assert pd_float(last["test-crashing"]["build_s"]) >= 0  # the build it finished is kept
+    assert last["test-hanging"]["status"] == "timeout"
+    assert last["test-hungry"]["status"] == "oom"
+    assert last["test-hungry"]["peak_rss_bytes"] > 0.5 * 2**30
+    exact = by_algorithm["test-exact"]
+    assert (exact["status"] == "ok").all() and (exact["recall"] == 1.0).all()
+    assert set(exact["mode"]) == {"single", "batch"} and len(exact) == 4  # 2 modes x 2 reps
+    assert statuses["ok"] == 1 and statuses["failed"] == 2
+
+
+def pd_float(value) -> float:
+    return float(value)
+
+
+def test_rerun_skips_finished_jobs(bench_env: Path) -> None:
+    run_dir = bench_env / "run"
+    first = run_suite(suite(("test-exact", "test-raising")), run_dir, show_progress=False)
+    rows = read_results(run_dir)
+    second = run_suite(suite(("test-exact", "test-raising")), run_dir, show_progress=False)
+    assert first["ok"] == 1 and second["skipped (already done)"] == 2 and second["ok"] == 0
+    assert len(read_results(run_dir)) == len(rows)
+    third = run_suite(suite(("test-exact", "test-raising")), run_dir, retry_failed=True,
+                      show_progress=False)
+    assert third["failed"] == 1 and third["skipped (already done)"] == 1
+    assert len(read_results(run_dir)) == len(rows)
+
+
+def test_kill_minus_nine_then_resume_loses_nothing(bench_env: Path, tmp_path: Path) -> None:
+    """Kill `bench run` hard after its first job lands; the rerun finishes the rest only."""
+    suite_file = tmp_path / "killed.yaml"
+    suite_file.write_text("datasets: [tiny-euclidean]\nalgorithms: [test-exact, test-slow, "
+                          "test-inaccurate]\ngrid: test\nrepetitions: 1\nwarmup: 0\n")
+    command = [sys.executable, "-m", "bench", "run", "--suite", str(suite_file), "--results",
+               str(tmp_path / "results"), "--no-plot"]
+    csv = tmp_path / "results" / "killed" / "results.csv"
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not csv.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done_before = set(read_results(csv)["job_id"])
+    assert done_before, "the first job's rows were written before the kill"
+    subprocess.run(command, check=True, capture_output=True)
+    frame = read_results(csv)
+    assert set(frame["algorithm"]) == {"test-exact", "test-slow", "test-inaccurate"}
+    per_job = frame.groupby("job_id").size()
+    assert (per_job == 2).all(), "each job's rows (single + batch) appear exactly once"
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("k", 0, "k=0: expected 1 <= k <= 100"),
+    ("modes", ("fast",), "unknown modes"),
+    ("repetitions", 0, "repetitions must be >= 1"),
+])
+def test_bad_suite_settings(field: str, value, message: str) -> None:
+    with pytest.raises(Exception, match=message):
+        suite(("test-exact",), **{field: value})
