@@ -28,7 +28,9 @@ class BruteForce(Backend):
         return top[np.argsort(scores[top], kind="stable")]
 
     def batch_query(self, queries: np.ndarray, k: int) -> np.ndarray:
-        return exact_knn(self.data, queries, k, self.metric, train_sq_norms=self.sq_norms).ids
+        return exact_knn(
+            self.data, queries, k, self.metric, train_sq_norms=self.sq_norms, threads=self.threads
+        ).ids
 
     def index_bytes(self) -> int:
         return int(self.sq_norms.nbytes)
