@@ -65,7 +65,7 @@ def run(
     if algorithms:
         suite = replace(suite, algorithms=tuple(a.strip() for a in algorithms.split(",")))
     run_dir = (results_root or paths.results_dir()) / (run_name or suite.name)
-    statuses = run_suite(suite, run_dir, retry_failed=retry_failed)
+    statuses = run_suite(suite, run_dir, executor=chosen, retry_failed=retry_failed)
     console.print(f"jobs: {dict(statuses)}")
     console.print(f"results: {run_dir / 'results.csv'}")
     if not no_plot:

@@ -1,0 +1,66 @@
+"""The Dask executor on a real LocalCluster with worker processes gives the local recalls."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.errors import BenchError
+from bench.results.store import read_results
+from bench.runner.run import run_suite
+from bench.runner.suite import Suite
+
+distributed = pytest.importorskip("distributed")
+
+KEYS = ["corpus", "algorithm", "build_params", "query_params", "mode", "repetition"]
+
+
+def test_dask_run_matches_local_run(bench_env: Path) -> None:
+    suite = Suite(
+        name="d",
+        datasets=("tiny-euclidean", "tiny-angular"),
+        algorithms=("bruteforce", "hnswlib", "faiss-ivf", "test-raising"),
+        grid="ci",
+        repetitions=1,
+        warmup=0,
+        timeout_s=120,
+    )
+    run_suite(suite, bench_env / "local", show_progress=False)
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            resources={"slots": 1},
+            dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        from bench.runner.dask_executor import DaskExecutor
+
+        statuses = run_suite(
+            suite, bench_env / "dask", executor=DaskExecutor(client), show_progress=False
+        )
+    assert statuses["ok"] > 0
+    local = read_results(bench_env / "local").set_index(KEYS).sort_index()
+    remote = read_results(bench_env / "dask").set_index(KEYS).sort_index()
+    ok_local = local[local["status"] == "ok"]
+    ok_remote = remote[remote["status"] == "ok"]
+    assert ok_local.index.equals(ok_remote.index)
+    assert (ok_local["recall"] == ok_remote["recall"]).all()
+    failed = remote[remote["status"] == "failed"]
+    assert set(failed.index.get_level_values("algorithm")) == {"test-raising"}
+
+
+def test_cluster_without_slots_is_refused() -> None:
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        from bench.runner.dask_executor import DaskExecutor
+
+        with pytest.raises(BenchError, match="no worker with the resource 'slots'"):
+            DaskExecutor(client)
