@@ -36,12 +36,33 @@ class Outcome:
     peak_rss_bytes: int = 0
 
 
-def _tree_rss(process: psutil.Process) -> int:
-    try:
-        members = [process, *process.children(recursive=True)]
-        return sum(member.memory_info().rss for member in members)
-    except psutil.NoSuchProcess:
-        return 0
+class MemoryProbe:
+    """Resident memory of the worker and its children, cheap enough to poll often.
+
+    Reading one process' RSS is a small /proc read; finding children scans every process,
+    so the child list is refreshed only every CHILD_SCAN_SECONDS.
+    """
+
+    CHILD_SCAN_SECONDS = 2.0
+
+    def __init__(self, pid: int) -> None:
+        self.process = psutil.Process(pid)
+        self.children: list[psutil.Process] = []
+        self.scanned_at = 0.0
+
+    def rss(self) -> int:
+        now = time.monotonic()
+        try:
+            if now - self.scanned_at > self.CHILD_SCAN_SECONDS:
+                self.children = self.process.children(recursive=True)
+                self.scanned_at = now
+            total = self.process.memory_info().rss
+        except psutil.NoSuchProcess:
+            return 0
+        for child in self.children:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                total += child.memory_info().rss
+        return total
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
@@ -114,11 +135,11 @@ def run_isolated(job: dict[str, Any]) -> Outcome:
 
 
 def _watch(proc: subprocess.Popen, timeout_s: float, memory_limit: int) -> Outcome:
-    process = psutil.Process(proc.pid)
+    probe = MemoryProbe(proc.pid)
     deadline = time.monotonic() + timeout_s
     peak = 0
     while proc.poll() is None:
-        rss = _tree_rss(process)
+        rss = probe.rss()
         peak = max(peak, rss)
         if rss > memory_limit:
             _kill_group(proc)
