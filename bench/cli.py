@@ -47,6 +47,14 @@ def cli(verbose: bool) -> None:
 @click.option("--algorithms", default=None, help="Comma-separated subset of algorithms.")
 @click.option("--retry-failed", is_flag=True, help="Run failed jobs again.")
 @click.option("--no-plot", is_flag=True, help="Do not draw the Pareto plots at the end.")
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="Where jobs run: here one at a time, or on a Dask cluster.",
+)
+@click.option("--scheduler", default=None, help="Dask scheduler address (with --executor dask).")
 def run(
     suite_name: str,
     run_name: str | None,
@@ -54,12 +62,24 @@ def run(
     algorithms: str | None,
     retry_failed: bool,
     no_plot: bool,
+    executor: str,
+    scheduler: str | None,
 ) -> None:
     """Run a suite; finished jobs in the same run directory are skipped (resume)."""
     from dataclasses import replace
 
+    from bench.runner.executors import LocalExecutor
     from bench.runner.run import run_suite
     from bench.runner.suite import load_suite
+
+    if executor == "dask":
+        from bench.runner.dask_executor import DaskExecutor
+
+        if not scheduler:
+            raise BenchError("--executor dask needs --scheduler ADDRESS (e.g. tcp://host:8786)")
+        chosen = DaskExecutor(scheduler)
+    else:
+        chosen = LocalExecutor()
 
     suite = load_suite(suite_name)
     if algorithms:
@@ -123,6 +143,70 @@ def schema() -> None:
     from bench.results.schema import markdown_table
 
     click.echo(markdown_table())
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(path_type=Path, exists=True))
+def report(run_dir: Path) -> None:
+    """Write RUN_DIR/report.html (self-contained) and RUN_DIR/report.md.
+
+    RUN_DIR is a run directory or its results file (.csv or .parquet). Other CSVs in the run
+    directory become tables and plots/*.png not shown yet become a gallery."""
+    from bench.report import html, markdown
+    from bench.report.summary import build_report
+
+    content = build_report(run_dir)
+    out_dir = run_dir if run_dir.is_dir() else run_dir.parent
+    console.print(f"report: {html.write(content, out_dir / 'report.html')}")
+    console.print(f"report: {markdown.write(content, out_dir / 'report.md')}")
+
+
+@cli.command()
+@click.argument("baseline", type=click.Path(path_type=Path, exists=True))
+@click.argument("current", type=click.Path(path_type=Path, exists=True))
+@click.option("--qps-threshold", default=0.10, show_default=True,
+              help="Relative median QPS drop tolerated (must also be significant).")
+@click.option("--build-threshold", default=0.25, show_default=True,
+              help="Relative build time increase tolerated.")
+@click.option("--alpha", default=0.05, show_default=True,
+              help="Significance level of the one-sided Welch test on per-repetition QPS.")
+@click.option("--recall-tolerance", default=1e-3, show_default=True,
+              help="Absolute recall drop tolerated.")
+@click.option("--min-build-seconds", default=0.1, show_default=True,
+              help="Builds shorter than this in both runs are not judged.")
+@click.option("--normalize", is_flag=True,
+              help="Compare QPS relative to each run's bruteforce single-mode QPS per corpus.")
+@click.option("--markdown", "markdown_file", type=click.Path(path_type=Path), default=None,
+              help="Also write the Markdown (for a PR comment) to this file.")
+def compare(
+    baseline: Path,
+    current: Path,
+    qps_threshold: float,
+    build_threshold: float,
+    alpha: float,
+    recall_tolerance: float,
+    min_build_seconds: float,
+    normalize: bool,
+    markdown_file: Path | None,
+) -> None:
+    """Compare CURRENT against BASELINE (run dirs or results files); exit 1 on a regression."""
+    from bench.report.compare import Thresholds, compare_runs, render_markdown
+
+    thresholds = Thresholds(
+        recall_tolerance=recall_tolerance,
+        qps=qps_threshold,
+        build=build_threshold,
+        alpha=alpha,
+        min_build_s=min_build_seconds,
+    )
+    result = compare_runs(baseline, current, thresholds, normalized=normalize)
+    text = render_markdown(result)
+    click.echo(text)
+    if markdown_file is not None:
+        markdown_file.parent.mkdir(parents=True, exist_ok=True)
+        markdown_file.write_text(text)
+    if not result.passed:
+        raise SystemExit(1)
 
 
 def main() -> None:

@@ -67,8 +67,9 @@ def test_rerun_skips_finished_jobs(bench_env: Path) -> None:
 def test_kill_minus_nine_then_resume_loses_nothing(bench_env: Path, tmp_path: Path) -> None:
     """Kill `bench run` hard after its first job lands; the rerun finishes the rest only."""
     suite_file = tmp_path / "killed.yaml"
-    suite_file.write_text("datasets: [tiny-euclidean]\nalgorithms: [test-exact, test-slow, "
-                          "test-inaccurate]\ngrid: test\nrepetitions: 1\nwarmup: 0\n")
+    suite_file.write_text("datasets: [tiny-euclidean]\nalgorithms: [test-exact, test-hanging, "
+                          "test-inaccurate]\ngrid: test\nrepetitions: 1\nwarmup: 0\n"
+                          "timeout_s: 5\n")
     command = [sys.executable, "-m", "bench", "run", "--suite", str(suite_file), "--results",
                str(tmp_path / "results"), "--no-plot"]
     csv = tmp_path / "results" / "killed" / "results.csv"
@@ -77,15 +78,18 @@ def test_kill_minus_nine_then_resume_loses_nothing(bench_env: Path, tmp_path: Pa
     deadline = time.monotonic() + 120
     while not csv.exists() and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
+    assert proc.poll() is None, "the run must still be going (test-hanging holds it for 5 s)"
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     done_before = set(read_results(csv)["job_id"])
     assert done_before, "the first job's rows were written before the kill"
     subprocess.run(command, check=True, capture_output=True)
     frame = read_results(csv)
-    assert set(frame["algorithm"]) == {"test-exact", "test-slow", "test-inaccurate"}
-    per_job = frame.groupby("job_id").size()
-    assert (per_job == 2).all(), "each job's rows (single + batch) appear exactly once"
+    assert set(frame["algorithm"]) == {"test-exact", "test-hanging", "test-inaccurate"}
+    per_job = frame.groupby("algorithm").size()
+    assert per_job.to_dict() == {"test-exact": 2, "test-hanging": 1, "test-inaccurate": 2}, (
+        "each finished job's rows (single + batch) appear exactly once")
+    assert set(frame.loc[frame["algorithm"] == "test-exact", "job_id"]) == done_before
 
 
 @pytest.mark.parametrize("field, value, message", [
