@@ -64,3 +64,47 @@ def test_cluster_without_slots_is_refused() -> None:
 
         with pytest.raises(BenchError, match="no worker with the resource 'slots'"):
             DaskExecutor(client)
+
+
+def test_cli_runs_on_a_scheduler_address(bench_env: Path) -> None:
+    """`bench run --executor dask --scheduler ADDRESS` against a real scheduler."""
+    import subprocess
+    import sys
+
+    suite = bench_env / "s.yaml"
+    suite.write_text(
+        "datasets: [tiny-euclidean]\nalgorithms: [bruteforce, hnswlib]\n"
+        "grid: ci\nrepetitions: 1\nwarmup: 0\n"
+    )
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        resources={"slots": 1},
+        dashboard_address=None,
+    ) as cluster:
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "bench",
+                "run",
+                "--suite",
+                str(suite),
+                "--results",
+                str(bench_env / "results"),
+                "--executor",
+                "dask",
+                "--scheduler",
+                cluster.scheduler_address,
+                "--no-plot",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    assert result.returncode == 0, result.stdout + result.stderr
+    frame = read_results(bench_env / "results" / "s")
+    assert set(frame["algorithm"]) == {"bruteforce", "hnswlib"}
+    assert (frame["status"] == "ok").all()
+    assert (frame.loc[frame["algorithm"] == "bruteforce", "recall"] == 1.0).all()
