@@ -1,0 +1,326 @@
+"""Corpora read from vector files (ann-benchmarks HDF5, TEXMEX, big-ann-benchmarks, .npy).
+
+A dataset YAML of `kind: file` names the files; `load_file_corpus` turns it into a Corpus
+(memory-mapped, never copied whole into RAM) and, when the files carry ground truth, returns
+it too. Two shapes of spec:
+
+    format: hdf5                  # one ann-benchmarks file: train, test, neighbors, metric
+    path: data/glove-25-angular.hdf5
+
+    format: fvecs                 # or fbin, u8bin, bvecs, npy, ... (default: from the suffix)
+    train: data/sift_base.fvecs
+    queries: data/sift_query.fvecs
+    ground_truth: data/sift_groundtruth.ivecs   # optional: ivecs, ibin or npy
+    metric: euclidean             # euclidean, angular or inner_product
+
+Both take `limit` (use the first N train rows; the file's ground truth is then dropped) and
+`query_limit` (use the first N queries; their ground-truth rows stay valid).
+
+Vectors reach the Corpus as float32, unit-normalised for the angular metric (the harness'
+convention). A float32 file that needs neither is mapped in place; anything else (other
+dtypes, the strided `*vecs` layout, angular) is converted once, in blocks, into a `.npy`
+under the cache, keyed by the file's content fingerprint.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench import paths
+from bench.corpora.cache import cache_path, fingerprint
+from bench.corpora.corpus import Corpus, check_metric
+from bench.corpora.distances import exact_distances
+from bench.corpora.formats import (
+    FORMATS,
+    VectorSource,
+    content_fingerprint,
+    format_of,
+    open_vectors,
+    read_ann_hdf5,
+    read_ground_truth,
+    to_float32_npy,
+)
+from bench.corpora.groundtruth import exact_knn
+from bench.errors import BenchError
+from bench.metrics.recall import tie_threshold
+
+log = logging.getLogger(__name__)
+
+FILE_CORPUS_VERSION = 1
+HDF5_KEYS = frozenset({"format", "path", "metric", "limit", "query_limit"})
+SPLIT_KEYS = frozenset(
+    {"format", "train", "queries", "ground_truth", "metric", "limit", "query_limit"}
+)
+IGNORED_KEYS = frozenset({"kind", "description"})
+EXAMPLE_PATH = "datasets/cache/example/example-2k-32-euclidean.hdf5"
+
+
+@dataclass(frozen=True)
+class FileGroundTruth:
+    """Neighbours shipped with a file corpus, nearest first, for the corpus' queries."""
+
+    ids: np.ndarray  # int64 [n_queries, k]
+    distances: np.ndarray | None  # float32 [n_queries, k], None when the file has only ids
+    source: str  # the file it came from
+
+    @property
+    def k(self) -> int:
+        return int(self.ids.shape[1])
+
+
+def resolve_path(value: Any, what: str) -> Path:
+    """An absolute path, or one relative to the project root; the file must exist."""
+    if not isinstance(value, str | Path) or not str(value):
+        raise BenchError(f"{what}: expected a file path, got {value!r}")
+    path = Path(value).expanduser()
+    if not path.is_absolute():
+        path = paths.PROJECT_ROOT / path
+    if not path.is_file():
+        raise BenchError(f"{what}: file not found: {path}")
+    return path
+
+
+def _optional_count(spec: dict[str, Any], key: str, what: str) -> int | None:
+    value = spec.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise BenchError(f"{what}: {key}={value!r}, expected a positive integer")
+    return value
+
+
+def _check_keys(spec: dict[str, Any], allowed: frozenset[str], what: str) -> None:
+    unknown = set(spec) - allowed - IGNORED_KEYS
+    if unknown:
+        raise BenchError(
+            f"{what}: unknown keys {', '.join(sorted(unknown))}: expected some of "
+            f"{', '.join(sorted(allowed))}"
+        )
+
+
+def _rows(source: VectorSource, limit: int | None, key: str, what: str) -> int:
+    if limit is not None and limit > len(source):
+        raise BenchError(
+            f"{what}: {key}={limit}, but {source.path} holds only {len(source)} rows: "
+            f"expected {key} <= {len(source)}"
+        )
+    return len(source) if limit is None else limit
+
+
+def _matrix(source: VectorSource, rows: int, metric: str, content: str, role: str) -> np.ndarray:
+    """The first `rows` rows as a float32 matrix: the file itself if it can be, else a cache."""
+    normalize = metric == "angular"
+    if not normalize:
+        view = source.float32_view(rows)
+        if view is not None:
+            return view
+    key = fingerprint("file-vectors", FILE_CORPUS_VERSION, content, role, rows, normalize)
+    return to_float32_npy(source, cache_path("files", key, ".npy"), rows, normalize)
+
+
+def _checked_truth(
+    ids: np.ndarray,
+    distances: np.ndarray | None,
+    source: Path,
+    n_queries_in_file: int,
+    n_queries: int,
+    n_train: int,
+) -> FileGroundTruth:
+    """Ground truth whose rows match the file's queries and whose ids index the train set."""
+    if ids.ndim != 2 or len(ids) != n_queries_in_file:
+        raise BenchError(
+            f"{source}: ground truth has shape {ids.shape}, expected one row per query "
+            f"({n_queries_in_file}, k)"
+        )
+    if ids.size and (ids.min() < 0 or ids.max() >= n_train):
+        raise BenchError(
+            f"{source}: ground-truth ids span [{ids.min()}, {ids.max()}], expected ids of "
+            f"train rows in [0, {n_train})"
+        )
+    return FileGroundTruth(
+        ids=np.ascontiguousarray(ids[:n_queries]),
+        distances=None if distances is None else np.ascontiguousarray(distances[:n_queries]),
+        source=str(source),
+    )
+
+
+def _drop_truth_note(limit: int, n_train: int) -> str:
+    return (
+        f"dropped: limit={limit} keeps {limit} of the file's {n_train} train rows, so its "
+        "neighbours are not the neighbours within the kept rows; ground truth will be "
+        "computed exactly instead"
+    )
+
+
+def _hdf5_corpus(name: str, spec: dict[str, Any]) -> tuple[Corpus, FileGroundTruth | None]:
+    what = f"dataset {name!r}"
+    _check_keys(spec, HDF5_KEYS, what)
+    path = resolve_path(spec.get("path"), f"{what} path")
+    limit = _optional_count(spec, "limit", what)
+    query_limit = _optional_count(spec, "query_limit", what)
+    content = content_fingerprint(path)
+    with read_ann_hdf5(path) as data:
+        if spec.get("metric", data.metric) != data.metric:
+            raise BenchError(
+                f"{what}: metric {spec['metric']!r}, but {path} has distance "
+                f"{data.distance!r}: expected metric {data.metric!r} (or no metric key)"
+            )
+        metric = data.metric
+        n_train, n_test = len(data.train), len(data.test)
+        rows = _rows(data.train, limit, "limit", what)
+        n_queries = _rows(data.test, query_limit, "query_limit", what)
+        train = _matrix(data.train, rows, metric, content, "train")
+        queries = _matrix(data.test, n_queries, metric, content, "test")
+        truth, note = None, "none in the file"
+        if data.neighbors is not None and rows < n_train:
+            note = _drop_truth_note(rows, n_train)
+        elif data.neighbors is not None:
+            truth = _checked_truth(data.neighbors, data.distances, path, n_test, n_queries, n_train)
+            note = f"from the file (k={truth.k})"
+    info = {
+        "kind": "file",
+        "format": "hdf5",
+        "path": str(path),
+        "distance": data.distance,
+        "limit": limit,
+        "query_limit": query_limit,
+        "ground_truth": note,
+    }
+    key = fingerprint("file", FILE_CORPUS_VERSION, content, metric, rows, n_queries)
+    return _corpus(name, train, queries, metric, key, info), truth
+
+
+def _split_corpus(name: str, spec: dict[str, Any]) -> tuple[Corpus, FileGroundTruth | None]:
+    what = f"dataset {name!r}"
+    _check_keys(spec, SPLIT_KEYS, what)
+    if "metric" not in spec:
+        raise BenchError(f"{what}: no metric, expected metric: euclidean, angular or inner_product")
+    metric = spec["metric"]
+    check_metric(metric)
+    fmt = spec.get("format")
+    if fmt == "hdf5":
+        raise BenchError(f"{what}: format hdf5 takes one 'path', expected no train/queries keys")
+    limit = _optional_count(spec, "limit", what)
+    query_limit = _optional_count(spec, "query_limit", what)
+    train_path = resolve_path(spec.get("train"), f"{what} train")
+    query_path = resolve_path(spec.get("queries"), f"{what} queries")
+    contents = [content_fingerprint(train_path), content_fingerprint(query_path)]
+    with open_vectors(train_path, fmt) as train_src, open_vectors(query_path, fmt) as query_src:
+        rows = _rows(train_src, limit, "limit", what)
+        n_queries = _rows(query_src, query_limit, "query_limit", what)
+        n_train, n_queries_in_file = len(train_src), len(query_src)
+        train = _matrix(train_src, rows, metric, contents[0], "train")
+        queries = _matrix(query_src, n_queries, metric, contents[1], "queries")
+    truth, note = None, "none given"
+    if spec.get("ground_truth") is not None:
+        truth_path = resolve_path(spec["ground_truth"], f"{what} ground_truth")
+        contents.append(content_fingerprint(truth_path))
+        if rows < n_train:
+            note = _drop_truth_note(rows, n_train)
+        else:
+            ids, distances = read_ground_truth(truth_path)
+            truth = _checked_truth(
+                ids, distances, truth_path, n_queries_in_file, n_queries, n_train
+            )
+            note = f"from {truth_path.name} (k={truth.k})"
+    info = {
+        "kind": "file",
+        "format": fmt or format_of(train_path),
+        "train": str(train_path),
+        "queries": str(query_path),
+        "limit": limit,
+        "query_limit": query_limit,
+        "ground_truth": note,
+    }
+    key = fingerprint("file", FILE_CORPUS_VERSION, contents[:2], metric, rows, n_queries)
+    return _corpus(name, train, queries, metric, key, info), truth
+
+
+def _corpus(
+    name: str,
+    train: np.ndarray,
+    queries: np.ndarray,
+    metric: str,
+    key: str,
+    info: dict[str, Any],
+) -> Corpus:
+    if info["ground_truth"].startswith("dropped"):
+        log.warning("dataset %r: file ground truth %s", name, info["ground_truth"])
+    return Corpus(
+        name=name, train=train, queries=queries, metric=metric, fingerprint=key, info=info
+    )
+
+
+def load_file_corpus(name: str, spec: dict[str, Any]) -> tuple[Corpus, FileGroundTruth | None]:
+    """The corpus a `kind: file` spec describes, and the file's ground truth if usable.
+
+    The ground truth is None when the files have none, or when `limit` truncates the train
+    set (the file's neighbours may then lie outside the kept rows); `corpus.info
+    ["ground_truth"]` says which. The fingerprint derives from the files' content
+    fingerprints (not their paths) and the rows used.
+    """
+    if not isinstance(spec, dict):
+        raise BenchError(f"dataset {name!r}: expected a mapping of file settings, got {spec!r}")
+    fmt = spec.get("format")
+    if fmt is not None and fmt not in FORMATS:
+        raise BenchError(
+            f"dataset {name!r}: unknown format {fmt!r}, expected one of {', '.join(FORMATS)}"
+        )
+    if fmt == "hdf5" or (fmt is None and "path" in spec):
+        return _hdf5_corpus(name, spec)
+    return _split_corpus(name, spec)
+
+
+def check_ground_truth_sample(
+    corpus: Corpus, ids: np.ndarray, sample: int = 20, k: int = 10, seed: int = 0
+) -> float:
+    """Share of given neighbour ids that an exact search agrees with, on sampled queries.
+
+    For `sample` random queries, the exact k nearest are recomputed; each of the first k
+    given ids counts as agreeing when its true distance is within the recall tie tolerance
+    of the true k-th distance (so equally near alternatives are not disagreements). Ids out
+    of range and repeats count as disagreeing. 1.0 means the sample fully agrees.
+    """
+    n_queries, n_train = len(corpus.queries), len(corpus.train)
+    if ids.ndim != 2 or len(ids) != n_queries:
+        raise BenchError(
+            f"corpus {corpus.name!r}: ground truth has shape {ids.shape}, expected ({n_queries}, k)"
+        )
+    k = min(k, ids.shape[1], n_train)
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(n_queries, size=min(sample, n_queries), replace=False))
+    queries = np.asarray(corpus.queries[rows], dtype=np.float32)
+    exact = exact_knn(corpus.train, queries, k, corpus.metric)
+    agree = 0
+    for query, true_ids, given in zip(queries, exact.ids, ids[rows, :k], strict=True):
+        # The k-th distance in float64 over the exact set (float32 GEMMs can reorder near-ties).
+        true_rows = np.asarray(corpus.train[np.sort(true_ids)])
+        kth = float(exact_distances(query, true_rows, corpus.metric).max())
+        given = np.unique(given[(given >= 0) & (given < n_train)])
+        if len(given):
+            found = exact_distances(query, np.asarray(corpus.train[given]), corpus.metric)
+            agree += int((found <= tie_threshold(kth)).sum())
+    return agree / (len(rows) * k)
+
+
+def write_example(path: Path | None = None) -> Path:
+    """Write a small ann-benchmarks-layout HDF5 file for `datasets/example-file.yaml`."""
+    from bench.corpora.formats import write_ann_hdf5
+
+    path = path or paths.PROJECT_ROOT / EXAMPLE_PATH
+    rng = np.random.default_rng(0)
+    centres = rng.standard_normal((16, 32), dtype=np.float32) * 4
+    vectors = centres[rng.integers(0, 16, 2200)] + rng.standard_normal((2200, 32), np.float32)
+    train, test = vectors[:2000], vectors[2000:]
+    truth = exact_knn(train, test, 100, "euclidean")
+    write_ann_hdf5(path, train, test, truth.ids, truth.distances, "euclidean")
+    return path
+
+
+if __name__ == "__main__":
+    print(f"wrote {write_example()}")

@@ -1,0 +1,353 @@
+"""Vector file formats and file corpora: round trips, clear errors, trustworthy ground truth."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import yaml
+from sklearn.neighbors import NearestNeighbors
+
+from bench import paths
+from bench.corpora.corpus import normalize_rows
+from bench.corpora.files import (
+    check_ground_truth_sample,
+    load_file_corpus,
+    write_example,
+)
+from bench.corpora.formats import (
+    content_fingerprint,
+    open_vectors,
+    read_ann_hdf5,
+    read_ground_truth,
+    read_vectors,
+    to_float32_npy,
+    write_ann_hdf5,
+    write_bin_ground_truth,
+    write_vectors,
+)
+from bench.corpora.groundtruth import exact_knn
+from bench.corpora.registry import corpus_from_spec
+from bench.errors import BenchError
+
+FORMAT_DTYPES = {
+    "fvecs": np.float32,
+    "ivecs": np.int32,
+    "bvecs": np.uint8,
+    "fbin": np.float32,
+    "f16bin": np.float16,
+    "u8bin": np.uint8,
+    "i8bin": np.int8,
+    "ibin": np.int32,
+    "npy": np.float32,
+}
+
+
+def sample_matrix(rng: np.random.Generator, dtype: type, shape: tuple[int, int]) -> np.ndarray:
+    if np.issubdtype(dtype, np.integer):
+        info = np.iinfo(dtype)
+        return rng.integers(max(info.min, -1000), min(info.max, 1000), shape).astype(dtype)
+    return rng.standard_normal(shape).astype(dtype)
+
+
+def write_like_ann_benchmarks(
+    path: Path, train: np.ndarray, test: np.ndarray, distance: str, count: int = 20
+) -> None:
+    """What ann-benchmarks' `write_output` does: attrs, train/test, brute-force neighbours."""
+    with h5py.File(path, "w") as f:
+        f.attrs["type"] = "dense"
+        f.attrs["distance"] = distance
+        f.attrs["dimension"] = len(train[0])
+        f.attrs["point_type"] = "float"
+        f.create_dataset("train", data=train)
+        f.create_dataset("test", data=test)
+        neighbors_ds = f.create_dataset("neighbors", (len(test), count), dtype=int)
+        distances_ds = f.create_dataset("distances", (len(test), count), dtype=float)
+        metric = "cosine" if distance == "angular" else "euclidean"
+        nn = NearestNeighbors(algorithm="brute", metric=metric).fit(train)
+        dist, idx = nn.kneighbors(test, count)  # sorted nearest first, like write_output's rows
+        for i in range(len(test)):
+            neighbors_ds[i] = idx[i]
+            distances_ds[i] = dist[i]
+
+
+@pytest.fixture
+def blobs(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    centres = rng.standard_normal((10, 24)) * 3
+    points = centres[rng.integers(0, 10, 1100)] + rng.standard_normal((1100, 24))
+    return points[:1000].astype(np.float32), points[1000:].astype(np.float32)
+
+
+# --- formats ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", FORMAT_DTYPES)
+def test_round_trip(fmt: str, tmp_path: Path, rng: np.random.Generator) -> None:
+    matrix = sample_matrix(rng, FORMAT_DTYPES[fmt], (37, 9))
+    path = tmp_path / f"m.{fmt}"
+    write_vectors(path, matrix)
+    assert np.array_equal(read_vectors(path), matrix)
+    assert np.array_equal(read_vectors(path, start=5, stop=12), matrix[5:12])
+    with open_vectors(path) as source:
+        assert source.shape == (37, 9) and source.dtype == matrix.dtype
+        assert isinstance(source.data, np.memmap)
+        as_float = to_float32_npy(source, tmp_path / "f.npy", rows=20)
+    assert as_float.dtype == np.float32 and isinstance(as_float, np.memmap)
+    assert np.array_equal(as_float, matrix[:20].astype(np.float32))
+
+
+def test_blocks_cover_every_row(tmp_path: Path, rng: np.random.Generator, monkeypatch) -> None:
+    monkeypatch.setattr("bench.corpora.formats.BLOCK_BYTES", 4 * 9 * 10)  # 10 rows per block
+    matrix = sample_matrix(rng, np.float32, (95, 9))
+    write_vectors(tmp_path / "m.fvecs", matrix)
+    with open_vectors(tmp_path / "m.fvecs") as source:
+        starts = [start for start, _ in source.blocks()]
+        normalised = to_float32_npy(source, tmp_path / "n.npy", normalize=True)
+    assert starts == list(range(0, 95, 10))
+    np.testing.assert_allclose(normalised, normalize_rows(matrix), rtol=1e-6)
+
+
+def test_hdf5_round_trip_is_memory_mapped(tmp_path: Path, blobs) -> None:
+    train, test = blobs
+    truth = exact_knn(train, test, 10, "euclidean")
+    write_ann_hdf5(tmp_path / "d.hdf5", train, test, truth.ids, truth.distances, "euclidean")
+    with read_ann_hdf5(tmp_path / "d.hdf5") as data:
+        assert data.metric == "euclidean"
+        assert isinstance(data.train.data, np.memmap)
+        assert np.array_equal(data.train.read(), train) and np.array_equal(data.test.read(), test)
+        assert data.neighbors.dtype == np.int64 and np.array_equal(data.neighbors, truth.ids)
+        assert data.distances.dtype == np.float32
+
+
+def test_chunked_hdf5_is_read_through_h5py(tmp_path: Path, blobs) -> None:
+    train, test = blobs
+    with h5py.File(tmp_path / "c.hdf5", "w") as f:
+        f.attrs["distance"] = "euclidean"  # an old file: no type, dimension or point_type
+        f.create_dataset("train", data=train.astype(np.float64), chunks=(100, 24), compression=4)
+        f.create_dataset("test", data=test)
+    with read_ann_hdf5(tmp_path / "c.hdf5") as data:
+        assert not isinstance(data.train.data, np.ndarray)
+        assert np.array_equal(data.train.read(10, 20), train[10:20])
+        assert data.neighbors is None
+
+
+def test_ground_truth_files(tmp_path: Path, rng: np.random.Generator) -> None:
+    ids = rng.integers(0, 1000, (30, 10))
+    dists = np.sort(rng.random((30, 10), dtype=np.float32), axis=1)
+    write_bin_ground_truth(tmp_path / "gt.ibin", ids, dists)
+    got_ids, got_dists = read_ground_truth(tmp_path / "gt.ibin")
+    assert got_ids.dtype == np.int64 and np.array_equal(got_ids, ids)
+    assert np.array_equal(got_dists, dists)
+    for fmt in ("ivecs", "ibin", "npy"):
+        write_vectors(tmp_path / f"ids.{fmt}", ids.astype(np.int32))
+        got_ids, got_dists = read_ground_truth(tmp_path / f"ids.{fmt}")
+        assert np.array_equal(got_ids, ids) and got_dists is None
+    with pytest.raises(BenchError, match="expected neighbour ids in one of ivecs, ibin, npy"):
+        read_ground_truth(tmp_path / "ids.fbin")
+
+
+def test_truncated_fvecs_is_a_clear_error(tmp_path: Path, rng: np.random.Generator) -> None:
+    path = tmp_path / "t.fvecs"
+    write_vectors(path, sample_matrix(rng, np.float32, (10, 8)))
+    os.truncate(path, path.stat().st_size - 5)
+    with pytest.raises(BenchError, match=r"t\.fvecs: 355 bytes is not a whole number of fvecs"):
+        open_vectors(path)
+
+
+def test_truncated_fbin_is_a_clear_error(tmp_path: Path, rng: np.random.Generator) -> None:
+    path = tmp_path / "t.fbin"
+    write_vectors(path, sample_matrix(rng, np.float32, (10, 8)))
+    os.truncate(path, path.stat().st_size - 4)
+    with pytest.raises(BenchError, match=r"t\.fbin: header declares 10 rows x 8 .*truncated"):
+        open_vectors(path)
+
+
+def test_wrong_bin_header_is_a_clear_error(tmp_path: Path, rng: np.random.Generator) -> None:
+    path = tmp_path / "h.u8bin"
+    write_vectors(path, sample_matrix(rng, np.uint8, (10, 8)))
+    with open(path, "r+b") as handle:
+        handle.seek(4)
+        handle.write(np.array([4], dtype="<i4").tobytes())  # dimension 4 instead of 8
+    with pytest.raises(BenchError, match=r"header declares 10 rows x 4 .*header's row count"):
+        open_vectors(path)
+    with open(path, "r+b") as handle:
+        handle.write(np.array([-3], dtype="<i4").tobytes())
+    with pytest.raises(BenchError, match="expected positive numbers"):
+        open_vectors(path)
+
+
+def test_inconsistent_vecs_dimensions(tmp_path: Path, rng: np.random.Generator) -> None:
+    path = tmp_path / "d.ivecs"
+    write_vectors(path, sample_matrix(rng, np.int32, (10, 8)))
+    with open(path, "r+b") as handle:
+        handle.seek(3 * (4 + 8 * 4))  # the dimension field of row 3
+        handle.write(np.array([7], dtype="<i4").tobytes())
+    with open_vectors(path) as source:  # only the first and last rows are checked on open
+        assert np.array_equal(source.read(0, 3), read_vectors(path, stop=3))
+        with pytest.raises(BenchError, match="row 3 declares dimension 7, expected 8"):
+            source.read()
+    with open(path, "r+b") as handle:
+        handle.write(np.array([0], dtype="<i4").tobytes())  # first row: dimension 0
+    with pytest.raises(BenchError, match="first row declares dimension 0"):
+        open_vectors(path)
+
+
+def test_unknown_suffix_and_bad_npy(tmp_path: Path) -> None:
+    (tmp_path / "x.bin").write_bytes(b"12345678")
+    with pytest.raises(BenchError, match=r"cannot tell the format from the suffix '\.bin'"):
+        open_vectors(tmp_path / "x.bin")
+    np.save(tmp_path / "one.npy", np.zeros(5))
+    with pytest.raises(BenchError, match="found a 1-D float64 array, expected a 2-D"):
+        open_vectors(tmp_path / "one.npy")
+    with pytest.raises(BenchError, match="vector file not found"):
+        open_vectors(tmp_path / "missing.fvecs")
+
+
+def test_writer_refuses_lossy_integer_casts(tmp_path: Path) -> None:
+    with pytest.raises(BenchError, match="expected them to fit uint8"):
+        write_vectors(tmp_path / "b.bvecs", np.full((2, 3), 300, dtype=np.int64))
+    with pytest.raises(BenchError, match="expected integers"):
+        write_vectors(tmp_path / "i.ivecs", np.ones((2, 3), dtype=np.float32))
+    assert not list(tmp_path.iterdir())  # nothing half-written
+
+
+def test_content_fingerprint_is_cheap_and_content_based(
+    tmp_path: Path, rng: np.random.Generator
+) -> None:
+    big = sample_matrix(rng, np.float32, (3 << 16, 8))  # 6 MB: hashes 2 of them
+    write_vectors(tmp_path / "a.fbin", big)
+    first = content_fingerprint(tmp_path / "a.fbin")
+    assert content_fingerprint(tmp_path / "a.fbin") == first
+    big[-1, -1] += 1
+    write_vectors(tmp_path / "a.fbin", big)
+    assert content_fingerprint(tmp_path / "a.fbin") != first
+
+
+# --- file corpora ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("distance", ["euclidean", "angular"])
+def test_ann_benchmarks_file_loads_with_valid_truth(
+    distance: str, tmp_path: Path, bench_env, blobs
+) -> None:
+    train, test = blobs
+    path = tmp_path / f"blobs-{distance}.hdf5"
+    write_like_ann_benchmarks(path, train, test, distance)
+    corpus, truth = load_file_corpus("blobs", {"format": "hdf5", "path": str(path)})
+    assert corpus.metric == distance and corpus.train.shape == (1000, 24)
+    assert truth is not None and truth.ids.dtype == np.int64 and truth.k == 20
+    assert truth.distances is not None and truth.distances.dtype == np.float32
+    assert corpus.info["ground_truth"] == "from the file (k=20)"
+    if distance == "angular":
+        np.testing.assert_allclose(np.linalg.norm(corpus.train, axis=1), 1.0, rtol=1e-5)
+    else:
+        assert Path(corpus.train.filename) == path  # float32 contiguous: mapped in place
+    assert check_ground_truth_sample(corpus, truth.ids, sample=30, k=10) == 1.0
+    exact = exact_knn(corpus.train, corpus.queries, 20, corpus.metric)
+    assert (exact.ids == truth.ids).mean() > 0.99
+    np.testing.assert_allclose(truth.distances, exact.distances, rtol=1e-3, atol=1e-4)
+    again, _ = load_file_corpus("other-name", {"path": str(path), "metric": distance})
+    assert again.fingerprint == corpus.fingerprint
+
+
+def test_wrong_neighbours_are_detected(tmp_path: Path, bench_env, blobs) -> None:
+    train, test = blobs
+    path = tmp_path / "blobs.hdf5"
+    write_like_ann_benchmarks(path, train, test, "euclidean")
+    with h5py.File(path, "r+") as f:
+        neighbors = f["neighbors"][:]
+        f["neighbors"][:] = np.roll(neighbors, 1, axis=0)  # each query gets another's answer
+    corpus, truth = load_file_corpus("blobs", {"path": str(path)})
+    assert check_ground_truth_sample(corpus, truth.ids) < 0.5
+    off_by_one = exact_knn(corpus.train, corpus.queries, 20, "euclidean").ids
+    off_by_one[:, 9] = off_by_one[:, 19]  # the 10th neighbour replaced by the 20th
+    agreement = check_ground_truth_sample(corpus, off_by_one, sample=100, k=10)
+    assert 0.85 <= agreement < 1.0
+
+
+def test_limit_drops_file_truth(tmp_path: Path, bench_env, blobs) -> None:
+    train, test = blobs
+    path = tmp_path / "blobs.hdf5"
+    write_like_ann_benchmarks(path, train, test, "euclidean")
+    full, _ = load_file_corpus("blobs", {"path": str(path), "query_limit": 40})
+    corpus, truth = load_file_corpus("blobs", {"path": str(path), "limit": 600})
+    assert truth is None and corpus.train.shape == (600, 24)
+    assert corpus.info["ground_truth"].startswith("dropped: limit=600 keeps 600 of the file's 1000")
+    assert corpus.fingerprint != full.fingerprint
+    _, kept = load_file_corpus("blobs", {"path": str(path), "query_limit": 40})
+    assert kept is not None and kept.ids.shape == (40, 20) and full.queries.shape == (40, 24)
+    with pytest.raises(BenchError, match=r"limit=5000, but .* holds only 1000 rows"):
+        load_file_corpus("blobs", {"path": str(path), "limit": 5000})
+
+
+def test_split_files_corpus(tmp_path: Path, bench_env, blobs) -> None:
+    train, test = blobs
+    write_vectors(tmp_path / "base.fvecs", train)
+    write_vectors(tmp_path / "query.fvecs", test)
+    truth = exact_knn(train, test, 10, "euclidean")
+    write_vectors(tmp_path / "gt.ivecs", truth.ids.astype(np.int32))
+    spec = {
+        "format": "fvecs",
+        "train": str(tmp_path / "base.fvecs"),
+        "queries": str(tmp_path / "query.fvecs"),
+        "ground_truth": str(tmp_path / "gt.ivecs"),
+        "metric": "euclidean",
+    }
+    corpus, file_truth = load_file_corpus("sift-like", spec)
+    assert corpus.train.flags.c_contiguous and np.array_equal(corpus.train, train)
+    assert np.array_equal(file_truth.ids, truth.ids) and file_truth.distances is None
+    assert check_ground_truth_sample(corpus, file_truth.ids) == 1.0
+    limited, dropped = load_file_corpus("sift-like", {**spec, "limit": 500})
+    assert dropped is None and len(limited.train) == 500
+    assert limited.info["ground_truth"].startswith("dropped")
+
+
+def test_relative_paths_and_registry(tmp_path: Path, bench_env, rng: np.random.Generator) -> None:
+    train = sample_matrix(rng, np.uint8, (300, 16))
+    write_vectors(tmp_path / "base.u8bin", train)
+    write_vectors(tmp_path / "query.u8bin", train[:10])
+    relative = os.path.relpath(tmp_path, paths.PROJECT_ROOT)
+    spec = {
+        "kind": "file",
+        "description": "bytes, compared by angle",
+        "train": f"{relative}/base.u8bin",
+        "queries": f"{relative}/query.u8bin",
+        "metric": "angular",
+    }
+    corpus = corpus_from_spec("bytes", spec)
+    assert corpus.train.dtype == np.float32 and corpus.train.shape == (300, 16)
+    np.testing.assert_allclose(corpus.train, normalize_rows(train.astype(np.float32)), rtol=1e-6)
+
+
+def test_bad_specs_are_clear_errors(tmp_path: Path, bench_env, blobs) -> None:
+    train, test = blobs
+    path = tmp_path / "j.hdf5"
+    write_ann_hdf5(path, train, test, np.zeros((100, 1)), np.zeros((100, 1)), "jaccard")
+    with pytest.raises(BenchError, match="'jaccard' is not supported: only dense float metrics"):
+        load_file_corpus("j", {"path": str(path)})
+    write_ann_hdf5(path, train, test, np.zeros((100, 1)), np.zeros((100, 1)), "angular")
+    with pytest.raises(BenchError, match=r"metric 'euclidean', but .* has distance 'angular'"):
+        load_file_corpus("j", {"path": str(path), "metric": "euclidean"})
+    with pytest.raises(BenchError, match="unknown keys trian"):
+        load_file_corpus("j", {"trian": "x", "metric": "euclidean"})
+    with pytest.raises(BenchError, match="file not found"):
+        load_file_corpus("j", {"path": str(tmp_path / "missing.hdf5")})
+    with pytest.raises(BenchError, match="limit=0, expected a positive integer"):
+        load_file_corpus("j", {"path": str(path), "limit": 0})
+    bad_ids = np.full((100, 5), 1000)  # one past the last train row
+    write_ann_hdf5(path, train, test, bad_ids, np.zeros((100, 5)), "euclidean")
+    with pytest.raises(BenchError, match=r"ids span \[1000, 1000\], expected .* \[0, 1000\)"):
+        load_file_corpus("j", {"path": str(path)})
+
+
+def test_example_spec_loads(tmp_path: Path, bench_env) -> None:
+    spec = yaml.safe_load((paths.PROJECT_ROOT / "datasets" / "example-file.yaml").read_text())
+    assert spec["kind"] == "file"
+    spec["path"] = str(write_example(tmp_path / "example.hdf5"))
+    assert corpus_from_spec("example-file", spec).info["path"] == spec["path"]
+    corpus, truth = load_file_corpus("example-file", spec)
+    assert len(corpus.queries) == spec["query_limit"] and truth.k == 100
+    assert check_ground_truth_sample(corpus, truth.ids) == 1.0
