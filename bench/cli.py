@@ -55,6 +55,15 @@ def cli(verbose: bool) -> None:
     help="Where jobs run: here one at a time, or on a Dask cluster.",
 )
 @click.option("--scheduler", default=None, help="Dask scheduler address (with --executor dask).")
+@click.option(
+    "--format",
+    "formats",
+    type=click.Choice(["csv", "parquet"]),
+    multiple=True,
+    default=("csv",),
+    show_default=True,
+    help="Also write results.parquet (the CSV is always written: it is what resume reads).",
+)
 def run(
     suite_name: str,
     run_name: str | None,
@@ -64,6 +73,7 @@ def run(
     no_plot: bool,
     executor: str,
     scheduler: str | None,
+    formats: tuple[str, ...],
 ) -> None:
     """Run a suite; finished jobs in the same run directory are skipped (resume)."""
     from dataclasses import replace
@@ -88,6 +98,10 @@ def run(
     statuses = run_suite(suite, run_dir, executor=chosen, retry_failed=retry_failed)
     console.print(f"jobs: {dict(statuses)}")
     console.print(f"results: {run_dir / 'results.csv'}")
+    if "parquet" in formats:
+        from bench.results.store import write_parquet
+
+        console.print(f"results: {write_parquet(run_dir)}")
     if not no_plot:
         _plot(run_dir)
 
@@ -96,8 +110,10 @@ def _plot(run_dir: Path) -> None:
     from bench.report.pareto import plot_pareto
     from bench.results.store import read_results
 
-    for path in plot_pareto(read_results(run_dir), run_dir / "plots"):
-        console.print(f"plot: {path}")
+    frame = read_results(run_dir)
+    for mode in ("single", "batch"):
+        for path in plot_pareto(frame, run_dir / "plots", mode):
+            console.print(f"plot: {path}")
 
 
 @cli.command()
@@ -164,20 +180,45 @@ def report(run_dir: Path) -> None:
 @cli.command()
 @click.argument("baseline", type=click.Path(path_type=Path, exists=True))
 @click.argument("current", type=click.Path(path_type=Path, exists=True))
-@click.option("--qps-threshold", default=0.10, show_default=True,
-              help="Relative median QPS drop tolerated (must also be significant).")
-@click.option("--build-threshold", default=0.25, show_default=True,
-              help="Relative build time increase tolerated.")
-@click.option("--alpha", default=0.05, show_default=True,
-              help="Significance level of the one-sided Welch test on per-repetition QPS.")
-@click.option("--recall-tolerance", default=1e-3, show_default=True,
-              help="Absolute recall drop tolerated.")
-@click.option("--min-build-seconds", default=0.1, show_default=True,
-              help="Builds shorter than this in both runs are not judged.")
-@click.option("--normalize", is_flag=True,
-              help="Compare QPS relative to each run's bruteforce single-mode QPS per corpus.")
-@click.option("--markdown", "markdown_file", type=click.Path(path_type=Path), default=None,
-              help="Also write the Markdown (for a PR comment) to this file.")
+@click.option(
+    "--qps-threshold",
+    default=0.10,
+    show_default=True,
+    help="Relative median QPS drop tolerated (must also be significant).",
+)
+@click.option(
+    "--build-threshold",
+    default=0.25,
+    show_default=True,
+    help="Relative build time increase tolerated.",
+)
+@click.option(
+    "--alpha",
+    default=0.05,
+    show_default=True,
+    help="Significance level of the one-sided Welch test on per-repetition QPS.",
+)
+@click.option(
+    "--recall-tolerance", default=1e-3, show_default=True, help="Absolute recall drop tolerated."
+)
+@click.option(
+    "--min-build-seconds",
+    default=0.1,
+    show_default=True,
+    help="Builds shorter than this in both runs are not judged.",
+)
+@click.option(
+    "--normalize",
+    is_flag=True,
+    help="Compare QPS relative to each run's bruteforce single-mode QPS per corpus.",
+)
+@click.option(
+    "--markdown",
+    "markdown_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Also write the Markdown (for a PR comment) to this file.",
+)
 def compare(
     baseline: Path,
     current: Path,

@@ -59,6 +59,8 @@ def _dtypes() -> dict[str, str]:
 def read_results(path: Path | str) -> pd.DataFrame:
     """Read and validate a results CSV (or a run directory holding one)."""
     path = Path(path)
+    if (parquet := parquet_source(path)) is not None:
+        return read_parquet(parquet)
     if path.is_dir():
         path = path / RESULTS_FILE
     if not path.exists():
@@ -105,3 +107,48 @@ def drop_jobs(run_dir: Path, job_ids: set[str]) -> None:
         for record in kept.astype(object).where(kept.notna(), "").itertuples(index=False)
     ]
     write_bytes_atomic(path, rows_to_csv(rows, header=True).encode())
+
+
+# --- Parquet: the same rows, columnar, for large result sets ---------------------------------
+
+PARQUET_FILE = "results.parquet"
+
+
+def parquet_source(path: Path) -> Path | None:
+    """The Parquet file to read for `path`: a .parquet file, or a run directory holding only
+    results.parquet (no results.csv); None when the CSV is the source."""
+    if path.suffix == ".parquet":
+        return path
+    if path.is_dir() and not (path / RESULTS_FILE).exists() and (path / PARQUET_FILE).exists():
+        return path / PARQUET_FILE
+    return None
+
+
+def write_parquet(run_dir: Path) -> Path:
+    """Write RUN_DIR/results.parquet from the run's validated CSV (atomically); return it."""
+    frame = read_results(Path(run_dir) / RESULTS_FILE)
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    path = Path(run_dir) / PARQUET_FILE
+    write_bytes_atomic(path, buffer.getvalue())
+    return path
+
+
+def read_parquet(path: Path) -> pd.DataFrame:
+    """Read and validate a results Parquet file; same columns and dtypes as `read_results`."""
+    if not path.exists():
+        raise BenchError(f"no results file at {path}: expected a Parquet file from write_parquet")
+    try:
+        frame = pd.read_parquet(path)
+    except (ImportError, OSError, ValueError) as exc:
+        raise BenchError(f"{path}: cannot read as Parquet ({exc}); needs pyarrow") from exc
+    if tuple(frame.columns) != COLUMN_NAMES:
+        raise BenchError(
+            f"{path}: columns do not match the results schema: expected {len(COLUMN_NAMES)} "
+            f"columns {', '.join(COLUMN_NAMES[:4])}, ..., got {list(frame.columns)}"
+        )
+    cells = frame.astype(object).where(frame.notna(), "")
+    for number, record in enumerate(cells.itertuples(index=False)):
+        row = {name: _cell(value) for name, value in zip(COLUMN_NAMES, record, strict=True)}
+        validate_row(row, f"{path} row {number}")
+    return frame.astype(_dtypes())

@@ -1,0 +1,354 @@
+"""What a run's report says, independent of its format: sections of tables and images.
+
+`build_report` turns a run directory into a `Report` (a title and a list of `Section`s);
+`bench.report.markdown` and `bench.report.html` only render it. Later features plug in
+without changing this module: PNGs in RUN_DIR/plots/ that no section shows yet become a
+gallery, and every CSV in RUN_DIR other than results.csv becomes a table (for example
+extractor tables or scaling measurements), or a caller passes its own `Section`s.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bench.report.pareto import operating_points, pareto_front, plot_pareto
+from bench.results.store import RESULTS_FILE, read_results
+
+RECALL_TARGETS = (0.9, 0.95, 0.99)
+ERROR_LINES = 6  # lines of an error's end shown in the failures table
+
+
+@dataclass(frozen=True)
+class Section:
+    """One titled part of a report: an optional paragraph, table and images (PNG paths)."""
+
+    title: str
+    text: str = ""
+    table: pd.DataFrame | None = None
+    images: tuple[Path, ...] = ()
+    level: int = 2  # heading level: 2 for top-level parts, 3 inside them
+
+
+@dataclass(frozen=True)
+class Report:
+    title: str
+    run_dir: Path
+    sections: list[Section] = field(default_factory=list)
+
+
+# --- QPS at recall targets ----------------------------------------------------------------
+
+
+def qps_at_recall(front: pd.DataFrame, target: float) -> tuple[float, pd.Series] | None:
+    """QPS at `target` recall on a Pareto front (sorted by increasing recall), or None.
+
+    Between the two neighbouring front points around the target, log QPS is interpolated
+    linearly in recall; a target at or below the front's lowest recall takes that point's QPS.
+    Returns the QPS and the front point that reaches the target (its build time and index size
+    are the cost of getting there). None when no point of the front reaches the target."""
+    recall = front["recall"].to_numpy(dtype=float)
+    qps = front["qps"].to_numpy(dtype=float)
+    above = np.flatnonzero(recall >= target)
+    if above.size == 0:
+        return None
+    upper = int(above[0])
+    if upper == 0 or recall[upper] == target:
+        return float(qps[upper]), front.iloc[upper]
+    lower = upper - 1
+    share = (target - recall[lower]) / (recall[upper] - recall[lower])
+    log_qps = math.log(qps[lower]) + share * (math.log(qps[upper]) - math.log(qps[lower]))
+    return math.exp(log_qps), front.iloc[upper]
+
+
+def recall_targets(
+    frame: pd.DataFrame, mode: str, targets: Sequence[float] = RECALL_TARGETS
+) -> pd.DataFrame:
+    """Tidy table: per (corpus, algorithm, target) the interpolated QPS and the cost to get it."""
+    records = []
+    for (corpus, algorithm), points in operating_points(frame, mode).groupby(
+        ["corpus", "algorithm"]
+    ):
+        front = pareto_front(points)
+        for target in targets:
+            found = qps_at_recall(front, target)
+            point = found[1] if found else None
+            records.append(
+                {
+                    "corpus": corpus,
+                    "algorithm": algorithm,
+                    "mode": mode,
+                    "target": target,
+                    "max_recall": float(front["recall"].max()),
+                    "qps": found[0] if found else math.nan,
+                    "build_s": float(point["build_s"]) if point is not None else math.nan,
+                    "index_bytes": _number(point["index_bytes"]) if point is not None else None,
+                    "label": str(point["label"]) if point is not None else "",
+                }
+            )
+    return pd.DataFrame.from_records(records)
+
+
+def recall_table(tidy: pd.DataFrame) -> pd.DataFrame:
+    """Display table of one corpus and mode: one row per algorithm, a column per target.
+
+    Build time and index size are shown once when every reached target shares them, else
+    as `a / b / c` in target order."""
+    targets = "/".join(f"{t:g}" for t in sorted(tidy["target"].unique()))
+    rows = []
+    for algorithm, group in tidy.sort_values("target").groupby("algorithm", sort=True):
+        row: dict[str, str] = {
+            "algorithm": str(algorithm),
+            "max recall": f"{group['max_recall'].iloc[0]:.3f}",
+        }
+        reached = group["qps"].notna()
+        for item in group.itertuples():
+            row[f"QPS @{item.target:g}"] = _fmt_qps(item.qps)
+        row[f"build s @{targets}"] = _joined(
+            [f"{v:.2f}" if ok else "" for v, ok in zip(group["build_s"], reached, strict=True)]
+        )
+        row[f"index MB @{targets}"] = _joined(
+            [_fmt_mb(v) if ok else "" for v, ok in zip(group["index_bytes"], reached, strict=True)]
+        )
+        row[f"parameters @{targets}"] = _joined_labels(
+            [str(v) if ok else "" for v, ok in zip(group["label"], reached, strict=True)]
+        )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _joined_labels(labels: list[str]) -> str:
+    """Like `_joined`, but a build part (`build | query`) shared by all is written once."""
+    builds = {label.partition(" | ")[0] for label in labels if " | " in label}
+    if len(builds) == 1 and all(" | " in label or not label for label in labels):
+        queries = _joined([label.partition(" | ")[2] for label in labels])
+        return f"{builds.pop()} | {queries}"
+    return _joined(labels)
+
+
+def _joined(values: list[str]) -> str:
+    """`a` when all non-empty values are equal, else `a / b / c` (missing ones as -)."""
+    present = {v for v in values if v}
+    if len(present) <= 1:
+        return present.pop() if present else ""
+    return " / ".join(v or "-" for v in values)
+
+
+# --- failures and environment -------------------------------------------------------------
+
+
+def failures_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows whose status is not ok, with the end of their error text."""
+    failed = frame[frame["status"] != "ok"]
+    return pd.DataFrame(
+        {
+            "corpus": failed["corpus"],
+            "algorithm": failed["algorithm"],
+            "parameters": failed["label"],
+            "status": failed["status"],
+            "error": [_error_tail(text) for text in failed["error"]],
+        }
+    ).reset_index(drop=True)
+
+
+def environment_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Where and with what the rows were measured: one line per fact, values joined."""
+    ok = frame[frame["status"] == "ok"]
+    facts = {
+        "run ids": _distinct(frame["run_id"]),
+        "suite": _distinct(frame["suite"]),
+        "started at": _distinct(frame["started_at"]),
+        "git commit": _distinct(frame["git_commit"]),
+        "host": _distinct(frame["host"]),
+        "CPU": _distinct(frame["cpu"]),
+        "logical CPUs": _distinct(frame["cpu_count"]),
+        "python": _distinct(frame["python"]),
+        "search threads": ", ".join(
+            f"{mode}: {_distinct(group['threads'])}" for mode, group in ok.groupby("mode")
+        )
+        or "-",
+        "build threads": _distinct(ok["build_threads"]),
+        "k": _distinct(frame["k"]),
+    }
+    return pd.DataFrame({"": list(facts), "value": list(facts.values())})
+
+
+def libraries_table(frame: pd.DataFrame) -> pd.DataFrame:
+    versions = frame.groupby("backend")["library_version"].agg(_distinct)
+    return pd.DataFrame({"library": versions.index, "version": versions.to_numpy()})
+
+
+def corpora_table(frame: pd.DataFrame) -> pd.DataFrame:
+    first = frame.groupby("corpus", as_index=False).first()
+    return pd.DataFrame(
+        {
+            "corpus": first["corpus"],
+            "fingerprint": first["corpus_fingerprint"],
+            "vectors": first["n_train"],
+            "queries": first["n_queries"],
+            "dim": first["dim"],
+            "metric": first["metric"],
+        }
+    )
+
+
+# --- the report ---------------------------------------------------------------------------
+
+
+def build_report(source: Path, extra: Sequence[Section] = ()) -> Report:
+    """The report of a run: a run directory or its results file (CSV or Parquet).
+
+    Draws the Pareto plots into RUN_DIR/plots/ as `bench plot` does."""
+    frame = read_results(source)
+    run_dir = source if source.is_dir() else source.parent
+    modes = [m for m in ("single", "batch") if ((frame["mode"] == m) & _ok(frame)).any()]
+    plots = {mode: plot_pareto(frame, run_dir / "plots", mode) for mode in modes}
+    sections: list[Section] = []
+    for corpus in sorted(frame["corpus"].unique()):
+        text = _corpus_text(frame, corpus)
+        if not (_ok(frame) & (frame["corpus"] == corpus)).any():
+            text += " No measurement finished with status ok (see Failures)."
+        sections.append(Section(f"Corpus {corpus}", text))
+        for mode in modes:
+            tidy = recall_targets(frame[frame["corpus"] == corpus], mode)
+            if tidy.empty:
+                continue
+            images = tuple(p for p in plots[mode] if p.name == f"pareto-{corpus}-{mode}.png")
+            sections.append(
+                Section(
+                    f"{corpus}: {mode} mode",
+                    _RECALL_NOTE,
+                    recall_table(tidy),
+                    images,
+                    level=3,
+                )
+            )
+    failures = failures_table(frame)
+    if failures.empty:
+        sections.append(Section("Failures", "Every job finished with status ok."))
+    else:
+        sections.append(Section("Failures", f"{len(failures)} rows without status ok.", failures))
+    sections.append(Section("Environment", table=environment_table(frame)))
+    sections.append(Section("Library versions", table=libraries_table(frame), level=3))
+    sections.append(Section("Corpora", table=corpora_table(frame), level=3))
+    runs = runs_table(run_dir)
+    if not runs.empty:
+        sections.append(Section("Invocations", table=runs, level=3))
+    shown = {image.resolve() for section in [*sections, *extra] for image in section.images}
+    skip = {RESULTS_FILE, source.name}
+    sections += [*extra, *discover_sections(run_dir, shown, skip)]
+    title = f"Benchmark report: {run_dir.resolve().name}"
+    return Report(title=title, run_dir=run_dir, sections=sections)
+
+
+def discover_sections(
+    run_dir: Path, shown: set[Path], skip: set[str] = frozenset({RESULTS_FILE})
+) -> list[Section]:
+    """Extra material found in the run directory: other CSVs as tables, unshown PNGs."""
+    found = [
+        Section(f"Table {path.stem}", f"From {path.name}.", pd.read_csv(path))
+        for path in sorted(run_dir.glob("*.csv"))
+        if path.name not in skip
+    ]
+    gallery = tuple(
+        path for path in sorted((run_dir / "plots").glob("*.png")) if path.resolve() not in shown
+    )
+    if gallery:
+        found.append(Section("More plots", images=gallery))
+    return found
+
+
+_RECALL_NOTE = (
+    "QPS at each recall target on the algorithm's Pareto front (median QPS of repetitions; "
+    "log QPS interpolated linearly in recall between neighbouring front points; empty when "
+    "the front never reaches the target). Build time and index size are those of the front "
+    "point that reaches the target."
+)
+
+
+def _corpus_text(frame: pd.DataFrame, corpus: str) -> str:
+    row = frame[frame["corpus"] == corpus].iloc[0]
+    return (
+        f"{row['n_train']} vectors x {row['dim']} dimensions, {row['n_queries']} queries, "
+        f"metric {row['metric']}, k={row['k']}, fingerprint {row['corpus_fingerprint']}."
+    )
+
+
+def _ok(frame: pd.DataFrame) -> pd.Series:
+    return frame["status"] == "ok"
+
+
+def _distinct(values: pd.Series) -> str:
+    seen = [str(v) for v in pd.unique(values.dropna()) if str(v) != ""]
+    return ", ".join(seen) if seen else "-"
+
+
+def _number(value: object) -> float | None:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
+
+
+def _fmt_qps(value: float) -> str:
+    if math.isnan(value):
+        return ""
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
+
+
+def _fmt_mb(value: float | None) -> str:
+    if value is None or math.isnan(value):
+        return ""
+    return f"{value / 2**20:.2f}"
+
+
+def _error_tail(text: object) -> str:
+    lines = str(text or "").strip().splitlines()
+    return "\n".join(lines[-ERROR_LINES:])
+
+
+RUN_SETTINGS = (
+    "grid",
+    "modes",
+    "repetitions",
+    "warmup",
+    "query_limit",
+    "batch_threads",
+    "build_threads",
+    "timeout_s",
+    "memory_limit_gb",
+)
+
+
+def runs_table(run_dir: Path) -> pd.DataFrame:
+    """One row per `bench run` invocation with its suite settings, from runs.jsonl."""
+    path = run_dir / "runs.jsonl"
+    if not path.exists():
+        return pd.DataFrame()
+    rows = []
+    for line in path.read_text().splitlines():
+        if not line.strip():
+            continue
+        record = json.loads(line)
+        settings = record.get("suite_settings", {})
+        rows.append(
+            {
+                "run id": record.get("run_id", ""),
+                "started at": record.get("started_at", ""),
+                **{key: _setting(settings.get(key)) for key in RUN_SETTINGS},
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _setting(value: object) -> str:
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return "" if value is None else str(value)
