@@ -9,6 +9,7 @@ whatever it measured before that is kept, and the job gets one more row saying w
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import signal
@@ -25,6 +26,7 @@ import psutil
 from bench import paths
 
 POLL_SECONDS = 0.1
+PR_SET_PDEATHSIG = 1
 STDERR_TAIL_CHARS = 2000
 
 
@@ -63,6 +65,14 @@ class MemoryProbe:
             with contextlib.suppress(psutil.NoSuchProcess):
                 total += child.memory_info().rss
         return total
+
+
+def _die_with_parent() -> None:
+    """In the worker, before exec: ask Linux to SIGKILL it if the parent dies (even kill -9),
+    so that no orphaned worker keeps a core busy; elsewhere the timeout still applies."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
@@ -111,6 +121,7 @@ def run_isolated(job: dict[str, Any]) -> Outcome:
                 stderr=stderr,
                 env=env,
                 start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
             try:
                 outcome = _watch(proc, job["timeout_s"], job["memory_limit_bytes"])
