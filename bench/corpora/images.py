@@ -1,0 +1,134 @@
+"""Image folders in the Caltech101 layout (one sub-folder per class), robust to untidy files.
+
+Non-image files are skipped with a warning; greyscale, CMYK, palette and alpha images are
+converted to RGB; an image that cannot be decoded (corrupt or truncated) is reported by path
+and left out, never a crash. The split is stated: the provided train/test lists when the
+folder has them, else a seeded stratified split.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from bench.errors import BenchError
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+BACKGROUND_CLASS = "BACKGROUND_Google"
+
+
+@dataclass(frozen=True)
+class ImageSet:
+    """Image paths (relative to `root`) with class labels and a train/test split."""
+
+    root: Path
+    paths: tuple[str, ...]
+    labels: np.ndarray  # int64, index into classes
+    classes: tuple[str, ...]
+    is_train: np.ndarray  # bool
+    split: str  # how the split was made, for the results
+
+    def subset(self, keep: np.ndarray) -> ImageSet:
+        return ImageSet(
+            self.root,
+            tuple(np.asarray(self.paths, dtype=object)[keep]),
+            self.labels[keep],
+            self.classes,
+            self.is_train[keep],
+            self.split,
+        )
+
+
+def scan_folder(
+    root: Path, include_background: bool = False
+) -> tuple[list[str], list[int], list[str]]:
+    """Relative image paths, labels and class names of a folder of class folders."""
+    if not root.is_dir():
+        raise BenchError(f"image folder not found: {root} (expected one sub-folder per class)")
+    classes = sorted(
+        p.name
+        for p in root.iterdir()
+        if p.is_dir() and (include_background or p.name != BACKGROUND_CLASS)
+    )
+    if not classes:
+        raise BenchError(f"image folder {root} has no class sub-folders")
+    paths, labels = [], []
+    for label, name in enumerate(classes):
+        for file in sorted((root / name).iterdir()):
+            if file.suffix.lower() not in IMAGE_SUFFIXES:
+                log.warning("skipping %s: not an image file (suffix %r)", file, file.suffix)
+                continue
+            paths.append(f"{name}/{file.name}")
+            labels.append(label)
+    return paths, labels, classes
+
+
+def split_lists(folder: Path) -> tuple[set[str], set[str]] | None:
+    """The provided split (train.txt / test.txt beside the image folder), if there is one."""
+    train, test = folder.parent / "train.txt", folder.parent / "test.txt"
+    if not (train.exists() and test.exists()):
+        return None
+    read = lambda p: {line.strip() for line in p.read_text().splitlines() if line.strip()}  # noqa: E731
+    return read(train), read(test)
+
+
+def seeded_split(labels: np.ndarray, test_fraction: float, seed: int) -> np.ndarray:
+    """Stratified: within each class, a seeded shuffle puts `test_fraction` in the test set."""
+    rng = np.random.default_rng(seed)
+    is_train = np.ones(len(labels), dtype=bool)
+    for label in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == label))
+        is_train[members[: int(round(len(members) * test_fraction))]] = False
+    return is_train
+
+
+def load_image_set(
+    root: Path,
+    include_background: bool = False,
+    split: str = "provided",
+    test_fraction: float = 1 / 3,
+    seed: int = 0,
+) -> ImageSet:
+    """Scan `root` and split it: `provided` lists when present (else seeded), or `seeded`."""
+    paths, labels, classes = scan_folder(root, include_background)
+    label_array = np.asarray(labels, dtype=np.int64)
+    lists = split_lists(root) if split == "provided" else None
+    if lists is not None:
+        train, test = lists
+        is_train = np.array([p in train for p in paths])
+        listed = np.array([p in train or p in test for p in paths])
+        how = "provided train.txt/test.txt"
+        if not listed.all():
+            log.warning(
+                "%d images are in neither split list; they are left out", int((~listed).sum())
+            )
+        image_set = ImageSet(root, tuple(paths), label_array, tuple(classes), is_train, how)
+        return image_set.subset(listed)
+    if split not in ("provided", "seeded"):
+        raise BenchError(f"unknown split {split!r}: expected 'provided' or 'seeded'")
+    is_train = seeded_split(label_array, test_fraction, seed)
+    how = f"seeded stratified (test fraction {test_fraction:.3f}, seed {seed})"
+    return ImageSet(root, tuple(paths), label_array, tuple(classes), is_train, how)
+
+
+def decode_rgb(path: Path, target: int) -> Image.Image | None:
+    """Decode to RGB, letting JPEG decode at reduced scale (draft mode) when it can.
+
+    Returns None (and logs the path) for a file Pillow cannot decode; never raises for that.
+    """
+    try:
+        with Image.open(path) as image:
+            if image.format == "JPEG":
+                image.draft("RGB", (target, target))
+            rgb = image.convert("RGB")
+            rgb.load()
+            return rgb
+    except (OSError, ValueError, Image.DecompressionBombError, SyntaxError) as exc:
+        log.warning("cannot decode %s: %s", path, exc)
+        return None

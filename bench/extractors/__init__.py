@@ -1,0 +1,1 @@
+"""Feature extractors: ONNX-exported CNNs run with onnxruntime over image corpora."""

@@ -1,0 +1,199 @@
+"""Image corpora for the ANN suite: extracted (optionally PCA-reduced) features with labels.
+
+A dataset YAML of kind `images` names an image folder (or `caltech101`), an extractor and
+optionally `pca: <dims>`; features are cached by (model fingerprint, image list), the PCA by
+its dimension and the train split it was fitted on (train only).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench import paths
+from bench.corpora.cache import cache_path, cached_npy, fingerprint, load_npy
+from bench.corpora.corpus import Corpus, normalize_rows
+from bench.corpora.download import CALTECH101_MD5, CALTECH101_URL, ensure_caltech101
+from bench.corpora.images import ImageSet, load_image_set
+from bench.errors import BenchError
+from bench.extractors.export import export_onnx, model_fingerprint
+from bench.extractors.inference import OnnxExtractor
+from bench.extractors.preprocess import load_and_preprocess
+from bench.extractors.zoo import ExtractorSpec, get_spec
+
+log = logging.getLogger(__name__)
+CALTECH_CANDIDATES = (paths.PROJECT_ROOT.parent / "shared" / "caltech101",)
+SPEC_KEYS = {
+    "root",
+    "model",
+    "weights",
+    "weights_file",
+    "onnx",
+    "preprocess",
+    "pca",
+    "include_background",
+    "split",
+    "seed",
+    "per_class",
+    "batch_size",
+    "url",
+    "md5",
+    "dataset",
+}
+
+
+@dataclass(frozen=True)
+class Features:
+    """Features of every decodable image of an ImageSet (row i is image_set.paths[i])."""
+
+    image_set: ImageSet
+    vectors: np.ndarray  # float32 [n, dim], as the model outputs them
+    spec: ExtractorSpec
+    model_key: str
+    export: dict[str, Any]
+
+
+def image_root(spec: dict[str, Any]) -> Path:
+    if spec.get("dataset", "caltech101") == "caltech101" and "root" not in spec:
+        return ensure_caltech101(
+            list(CALTECH_CANDIDATES),
+            paths.cache_dir() / "caltech101",
+            spec.get("url", CALTECH101_URL),
+            spec.get("md5", CALTECH101_MD5),
+        )
+    root = Path(spec["root"]).expanduser()
+    root = root if root.is_absolute() else paths.PROJECT_ROOT / root
+    return (
+        ensure_caltech101([root], paths.cache_dir() / "caltech101")
+        if (root / "101_ObjectCategories").is_dir()
+        else root
+    )
+
+
+def limit_per_class(image_set: ImageSet, per_class: int | None) -> ImageSet:
+    if not per_class:
+        return image_set
+    keep = np.zeros(len(image_set.labels), dtype=bool)
+    for label in np.unique(image_set.labels):
+        for is_train in (True, False):
+            members = np.flatnonzero((image_set.labels == label) & (image_set.is_train == is_train))
+            keep[members[:per_class]] = True
+    return image_set.subset(keep)
+
+
+def extractor_spec(spec: dict[str, Any]) -> ExtractorSpec:
+    return get_spec(
+        spec.get("model", "efficientnet-lite0"),
+        spec.get("weights"),
+        spec.get("onnx"),
+        spec.get("preprocess"),
+    )
+
+
+def extract_features(
+    image_set: ImageSet, spec: ExtractorSpec, batch_size: int = 32, weights_file: Path | None = None
+) -> Features:
+    """Export (cached), then extract features of every image (cached); bad images dropped."""
+    files = [image_set.root / p for p in image_set.paths]
+    sample = np.stack(
+        [t for t in (load_and_preprocess(f, spec) for f in files[:8]) if t is not None]
+    )
+    onnx_path, export = export_onnx(spec, sample, weights_file)
+    model_key = model_fingerprint(spec, weights_file)
+    key = fingerprint("features", model_key, str(image_set.root), image_set.paths)
+    kept_path = cache_path("features", f"{key}-kept", ".npy")
+    vectors_path = cache_path("features", f"{key}-vectors", ".npy")
+    if not (kept_path.exists() and vectors_path.exists()):
+        extractor = OnnxExtractor(onnx_path, spec)
+        vectors, kept, times = extractor.extract(files, batch_size)
+        log.info(
+            "%s: %d images in %.1f s (%.1f images/s); %d could not be decoded",
+            spec.name,
+            len(files),
+            times.wall_s,
+            len(files) / times.wall_s,
+            len(times.failed),
+        )
+        cached_npy(kept_path, kept.shape, np.int64, lambda out: out.__setitem__(..., kept))
+        cached_npy(
+            vectors_path, vectors.shape, np.float32, lambda out: out.__setitem__(..., vectors)
+        )
+    kept = np.asarray(load_npy(kept_path))
+    return Features(
+        image_set.subset(kept), np.asarray(load_npy(vectors_path)), spec, model_key, export
+    )
+
+
+def fit_pca(train: np.ndarray, dims: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """(mean, components [dims, d], explained variance ratio) fitted on the train rows only."""
+    from sklearn.decomposition import PCA
+
+    if not 1 <= dims <= min(train.shape):
+        raise BenchError(f"pca={dims}: expected 1 <= pca <= {min(train.shape)}")
+    pca = PCA(n_components=dims, svd_solver="full", random_state=0).fit(train)
+    return (
+        pca.mean_.astype(np.float32),
+        pca.components_.astype(np.float32),
+        float(pca.explained_variance_ratio_.sum()),
+    )
+
+
+def reduce(vectors: np.ndarray, mean: np.ndarray, components: np.ndarray) -> np.ndarray:
+    return ((vectors - mean) @ components.T).astype(np.float32)
+
+
+def image_corpus_from_spec(name: str, spec: dict[str, Any]) -> Corpus:
+    unknown = set(spec) - SPEC_KEYS
+    if unknown:
+        raise BenchError(
+            f"dataset {name!r}: unknown keys {sorted(unknown)}: expected some of "
+            f"{', '.join(sorted(SPEC_KEYS))}"
+        )
+    image_set = limit_per_class(
+        load_image_set(
+            image_root(spec),
+            bool(spec.get("include_background", False)),
+            spec.get("split", "provided"),
+            seed=int(spec.get("seed", 0)),
+        ),
+        spec.get("per_class"),
+    )
+    weights_file = Path(spec["weights_file"]) if spec.get("weights_file") else None
+    features = extract_features(
+        image_set, extractor_spec(spec), int(spec.get("batch_size", 32)), weights_file
+    )
+    kept = features.image_set
+    train, queries = features.vectors[kept.is_train], features.vectors[~kept.is_train]
+    info: dict[str, Any] = {
+        "kind": "images",
+        "model": features.spec.name,
+        "weights": features.spec.weights,
+        "split": kept.split,
+        "classes": list(kept.classes),
+        "export": features.export,
+    }
+    if spec.get("pca"):
+        mean, components, explained = fit_pca(train, int(spec["pca"]))
+        train, queries = reduce(train, mean, components), reduce(queries, mean, components)
+        info["pca_explained_variance"] = explained
+    return Corpus(
+        name=name,
+        train=normalize_rows(train),
+        queries=normalize_rows(queries),
+        metric="angular",
+        fingerprint=fingerprint(
+            "image-corpus", features.model_key, kept.paths, spec.get("pca"), kept.split
+        ),
+        train_labels=kept.labels[kept.is_train],
+        query_labels=kept.labels[~kept.is_train],
+        info={
+            **info,
+            "train_paths": list(np.asarray(kept.paths)[kept.is_train]),
+            "query_paths": list(np.asarray(kept.paths)[~kept.is_train]),
+            "root": str(kept.root),
+        },
+    )
