@@ -84,7 +84,7 @@ def seeded_split(labels: np.ndarray, test_fraction: float, seed: int) -> np.ndar
     is_train = np.ones(len(labels), dtype=bool)
     for label in np.unique(labels):
         members = rng.permutation(np.flatnonzero(labels == label))
-        is_train[members[: int(round(len(members) * test_fraction))]] = False
+        is_train[members[: round(len(members) * test_fraction)]] = False
     return is_train
 
 

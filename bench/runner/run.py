@@ -60,6 +60,10 @@ def run_suite(
     run_dir.mkdir(parents=True, exist_ok=True)
     executor = executor or LocalExecutor()
     identity = run_identity(suite.name)
+    if suite.images:
+        from bench.runner.image_stage import run_image_stage
+
+        run_image_stage(suite.images, run_dir)
     select_algorithms(suite)  # unknown names fail here, before any corpus is generated
     for name in suite.datasets:
         dataset_spec(name)

@@ -30,6 +30,7 @@ class Suite:
     timeout_s: float = 600.0
     memory_limit_gb: float = 8.0
     description: str = ""
+    images: dict[str, Any] | None = None  # the image stage (extractors, PCA sweep, t-SNE)
 
     def __post_init__(self) -> None:
         if not 1 <= self.k <= 100:

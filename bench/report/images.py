@@ -1,0 +1,138 @@
+"""Plots of image retrieval: t-SNE scatter and thumbnail grid, query-result grids, PCA sweep,
+and extraction throughput."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from PIL import Image, ImageOps
+
+from bench.corpora.images import decode_rgb
+
+
+def tsne_embedding(vectors: np.ndarray, seed: int = 0) -> np.ndarray:
+    """2-D t-SNE of the vectors (reduced to 50 dimensions by PCA first, as is customary)."""
+    from sklearn.decomposition import PCA
+    from sklearn.manifold import TSNE
+
+    reduced = PCA(n_components=min(50, *vectors.shape), random_state=seed).fit_transform(vectors)
+    return TSNE(
+        n_components=2, init="pca", random_state=seed, perplexity=min(30.0, (len(vectors) - 1) / 3)
+    ).fit_transform(reduced)
+
+
+def plot_tsne(
+    points: np.ndarray, labels: np.ndarray, classes: tuple[str, ...], title: str, path: Path
+) -> Path:
+    fig, ax = plt.subplots(figsize=(9, 9))
+    palette = sns.color_palette("husl", len(classes))
+    ax.scatter(points[:, 0], points[:, 1], c=[palette[i] for i in labels], s=6, alpha=0.8)
+    for label in np.unique(labels)[:: max(1, len(classes) // 25)]:
+        centre = np.median(points[labels == label], axis=0)
+        ax.annotate(classes[label], centre, fontsize=7, ha="center")
+    ax.set_title(title)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def thumbnail_grid(
+    points: np.ndarray, files: list[Path], path: Path, cells: int = 30, thumb: int = 40
+) -> Path:
+    """Thumbnails placed at their t-SNE positions, each snapped to the nearest free grid cell."""
+    scaled = (points - points.min(0)) / np.maximum(np.ptp(points, 0), 1e-9) * (cells - 1)
+    canvas = Image.new("RGB", (cells * thumb, cells * thumb), "white")
+    taken = np.zeros((cells, cells), dtype=bool)
+    grid = np.stack(np.meshgrid(np.arange(cells), np.arange(cells), indexing="ij"), -1)
+    for i in np.random.default_rng(0).permutation(len(files))[: cells * cells]:
+        free = ~taken
+        if not free.any():
+            break
+        distance = ((grid - scaled[i]) ** 2).sum(-1)
+        distance[~free] = np.inf
+        x, y = np.unravel_index(np.argmin(distance), distance.shape)
+        taken[x, y] = True
+        image = decode_rgb(files[i], thumb)
+        if image is not None:
+            canvas.paste(ImageOps.fit(image, (thumb, thumb)), (int(x) * thumb, int(y) * thumb))
+    canvas.save(path)
+    return path
+
+
+def query_grid(
+    query_files: list[Path],
+    result_files: list[list[Path]],
+    hits: list[list[bool]],
+    path: Path,
+    thumb: int = 96,
+) -> Path:
+    """One row per query: the query, then its results framed green (same class) or red."""
+    columns = 1 + max(len(r) for r in result_files)
+    canvas = Image.new("RGB", (columns * (thumb + 6), len(query_files) * (thumb + 6)), "white")
+    for row, (query, results, marks) in enumerate(
+        zip(query_files, result_files, hits, strict=True)
+    ):
+        for column, (file, colour) in enumerate(
+            [(query, "black")]
+            + [(f, "green" if h else "red") for f, h in zip(results, marks, strict=True)]
+        ):
+            image = decode_rgb(file, thumb)
+            if image is None:
+                continue
+            tile = ImageOps.expand(ImageOps.fit(image, (thumb, thumb)), border=3, fill=colour)
+            canvas.paste(tile, (column * (thumb + 6), row * (thumb + 6)))
+    canvas.save(path)
+    return path
+
+
+def plot_pca_sweep(frame: pd.DataFrame, path: Path) -> Path:
+    """Accuracy, explained variance and search time against the PCA dimension, per model."""
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
+    for ax, (column, label) in zip(
+        axes,
+        [
+            ("p_at_1", "P@1 (train/test)"),
+            ("explained_variance", "explained variance"),
+            ("search_ms_per_query", "exact search ms / query"),
+        ],
+        strict=True,
+    ):
+        sns.lineplot(data=frame, x="dims", y=column, hue="model", marker="o", ax=ax)
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("PCA dimensions")
+        ax.set_ylabel(label)
+    fig.suptitle("PCA sweep (fitted on the train split only)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_throughput(frame: pd.DataFrame, path: Path) -> Path:
+    fig, ax = plt.subplots(figsize=(9, 5))
+    sns.lineplot(
+        data=frame,
+        x="batch_size",
+        y="images_per_s",
+        hue="model",
+        style="runtime",
+        marker="o",
+        ax=ax,
+    )
+    ax.set_xscale("log", base=2)
+    ax.set_ylabel("images / s (inference only)")
+    ax.set_title("Extractor throughput: onnxruntime vs torch eager")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
