@@ -82,7 +82,9 @@ def measure(
                     "batch_size": batch_size,
                     "threads": threads,
                     "images_per_s": _rate(
-                        lambda b=batches: [extractor.infer(x) for x in b], len(tensors), repetitions
+                        lambda b=batches, e=extractor: [e.infer(x) for x in b],
+                        len(tensors),
+                        repetitions,
                     ),
                 }
             )
