@@ -250,6 +250,51 @@ def compare(
         raise SystemExit(1)
 
 
+@cli.command()
+@click.option("--model", default="efficientnet-lite0", show_default=True)
+@click.option("--epochs", default=6, show_default=True)
+@click.option(
+    "--trainable-blocks",
+    default=3,
+    show_default=True,
+    help="Last blocks trained (the earlier ones stay frozen).",
+)
+@click.option("--learning-rate", default=1e-3, show_default=True)
+@click.option("--per-class", default=None, type=int, help="Cap images per class and split.")
+@click.option("--root", default=None, help="Image folder (default: Caltech101).")
+@click.option("--run", "run_name", default="finetune", show_default=True)
+def finetune(
+    model: str,
+    epochs: int,
+    trainable_blocks: int,
+    learning_rate: float,
+    per_class: int | None,
+    root: str | None,
+    run_name: str,
+) -> None:
+    """Fine-tune an extractor on the train split; P@k and mAP@10 before/after on the test split."""
+    from bench.extractors.finetune import FinetuneSettings
+    from bench.runner.finetune_stage import run_finetune
+
+    settings = FinetuneSettings(
+        model=model, epochs=epochs, trainable_blocks=trainable_blocks, learning_rate=learning_rate
+    )
+    images = {"root": root} if root else {"dataset": "caltech101"}
+    images["per_class"] = per_class
+    run_dir = paths.results_dir() / run_name
+    outcome = run_finetune(settings, run_dir, images)
+    table = Table("stage", "P@1", "P@5", "P@10", "mAP@10")
+    for stage in ("before", "after"):
+        s = outcome[stage]
+        table.add_row(stage, *(f"{s[k]:.3f}" for k in ("p_at_1", "p_at_5", "p_at_10", "map_at_10")))
+    console.print(table)
+    console.print(
+        f"training: {outcome['record']['train_s']:.0f} s "
+        f"(+ {outcome['record']['activation_cache_s']:.0f} s caching activations)"
+    )
+    console.print(f"results: {run_dir}")
+
+
 def main() -> None:
     try:
         cli(standalone_mode=False)

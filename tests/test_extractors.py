@@ -61,3 +61,22 @@ def test_torchvision_weights_load_from_a_local_file(tmp_path: Path) -> None:
     assert fetch_torchvision_weights("resnet50", tmp_path, local) == local
     with pytest.raises(BenchError, match="weights file not found"):
         fetch_torchvision_weights("resnet50", tmp_path, tmp_path / "absent.pth")
+
+
+def test_finetune_trains_exports_and_scores_on_the_test_split(shapes: Path, tmp_path: Path
+                                                              ) -> None:
+    import pandas as pd
+
+    from bench.extractors.finetune import FinetuneSettings
+    from bench.runner.finetune_stage import run_finetune
+
+    settings = FinetuneSettings(epochs=2, trainable_blocks=1, batch_size=8)
+    outcome = run_finetune(settings, tmp_path / "run", {"root": str(shapes)})
+    record = outcome["record"]
+    assert len(record["epoch_losses"]) == 2 and record["train_images"] > 0
+    frame = pd.read_csv(tmp_path / "run" / "finetune.csv")
+    assert list(frame["stage"]) == ["before", "after"]
+    assert frame.loc[1, "weights"].startswith("finetuned:")
+    assert (frame["protocol"] == "test split, leave-one-out").all()
+    assert outcome["before"] != outcome["after"] or record["epoch_losses"][0] > 0
+    assert (tmp_path / "run" / "plots" / "finetune-tsne-worst.png").exists()

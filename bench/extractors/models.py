@@ -125,6 +125,10 @@ def torchvision_model(
 def build_module(
     spec: ExtractorSpec, cache: Path, weights_file: Path | None = None
 ) -> torch.nn.Module:
+    if spec.weights.startswith("finetuned:"):
+        from bench.extractors.finetune import load_finetuned
+
+        return load_finetuned(spec)
     if spec.family == "efficientnet-lite":
         return efficientnet_lite(spec, weights_file)
     if spec.family == "torchvision":

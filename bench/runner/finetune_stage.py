@@ -1,0 +1,119 @@
+"""`bench finetune`: tune an extractor on the train split, judge it on the test split only.
+
+Before and after are scored with the test images querying each other (leave-one-out within
+the test split), so no image the classifier saw is ever a query or an answer. Writes
+finetune.csv, finetune-categories.csv (the worst categories before, and how they moved) and
+a side-by-side t-SNE of those categories.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import seaborn as sns
+
+from bench.corpora.images import load_image_set
+from bench.extractors.features import extract_features, image_root, limit_per_class
+from bench.extractors.finetune import FinetuneSettings, finetune
+from bench.extractors.zoo import get_spec
+from bench.metrics.retrieval import neighbours, per_category, scores
+from bench.report.images import tsne_embedding
+from bench.runner.image_stage import append_csv
+
+log = logging.getLogger(__name__)
+WORST = 10
+
+
+def run_finetune(
+    settings: FinetuneSettings, run_dir: Path, images: dict[str, Any]
+) -> dict[str, Any]:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    image_set = limit_per_class(
+        load_image_set(image_root(images), split=images.get("split", "provided")),
+        images.get("per_class"),
+    )
+    tuned_spec, record = finetune(image_set, settings)
+    test_set = image_set.subset(~image_set.is_train)
+    outcome: dict[str, Any] = {"record": record}
+    tables = {}
+    vectors = {}
+    for stage, spec in (("before", get_spec(settings.model)), ("after", tuned_spec)):
+        features = extract_features(test_set, spec)
+        kept = features.image_set
+        answers = neighbours(features.vectors, features.vectors, 10, leave_one_out=True)
+        outcome[stage] = scores(answers, kept.labels, kept.labels)
+        tables[stage] = per_category(answers, kept.labels, kept.labels, kept.classes)
+        vectors[stage] = (features.vectors, kept.labels)
+        append_csv(
+            run_dir / "finetune.csv",
+            [
+                {
+                    "model": settings.model,
+                    "stage": stage,
+                    "weights": spec.weights,
+                    "protocol": "test split, leave-one-out",
+                    "queries": len(kept.paths),
+                    **outcome[stage],
+                    "train_s": record["train_s"],
+                    "activation_cache_s": record["activation_cache_s"],
+                    "settings": str(asdict(settings)),
+                }
+            ],
+        )
+    before = tables["before"].set_index("category")
+    after = tables["after"].set_index("category")
+    worst = before.head(WORST).index
+    moved = [
+        {
+            "category": c,
+            "p_at_1_before": before.loc[c, "p_at_1"],
+            "p_at_1_after": after.loc[c, "p_at_1"],
+            "p_at_5_before": before.loc[c, "p_at_5"],
+            "p_at_5_after": after.loc[c, "p_at_5"],
+            "queries": int(before.loc[c, "queries"]),
+        }
+        for c in worst
+    ]
+    append_csv(run_dir / "finetune-categories.csv", moved)
+    outcome["worst_categories"] = moved
+    classes = list(test_set.classes)
+    _plot_tsne_pair(
+        vectors,
+        [classes.index(c) for c in worst],
+        classes,
+        run_dir / "plots" / "finetune-tsne-worst.png",
+    )
+    return outcome
+
+
+def _plot_tsne_pair(
+    vectors: dict[str, tuple[np.ndarray, np.ndarray]],
+    labels: list[int],
+    classes: list[str],
+    path: Path,
+) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, axes = plt.subplots(1, 2, figsize=(15, 7))
+    palette = sns.color_palette("husl", len(labels))
+    for ax, (stage, (matrix, y)) in zip(axes, vectors.items(), strict=True):
+        mask = np.isin(y, labels)
+        points = tsne_embedding(matrix[mask])
+        for colour, label in zip(palette, labels, strict=True):
+            mine = y[mask] == label
+            ax.scatter(points[mine, 0], points[mine, 1], s=18, color=colour, label=classes[label])
+        ax.set_title(f"{stage} fine-tuning: the {len(labels)} worst categories (test split)")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[1].legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
