@@ -84,8 +84,15 @@ def harness_qps(repetitions: int) -> dict[str, float]:
         (Path(folder) / "overhead.yaml").write_text(BACKENDS_YAML)
         os.environ["BENCH_EXTRA_BACKENDS"] = folder
         os.environ.pop("BENCH_RESULTS", None)
-        suite = Suite(name="overhead", datasets=(CORPUS,), algorithms=tuple(CASES),
-                      grid="overhead", modes=("single",), repetitions=repetitions, warmup=50)
+        suite = Suite(
+            name="overhead",
+            datasets=(CORPUS,),
+            algorithms=tuple(CASES),
+            grid="overhead",
+            modes=("single",),
+            repetitions=repetitions,
+            warmup=50,
+        )
         # The project's own algorithms of the same names would clash: use only the extra folder.
         from bench import paths
 
@@ -101,13 +108,17 @@ def main() -> None:
     args = parser.parse_args()
     corpus = load_corpus(CORPUS)
     train, queries = np.asarray(corpus.train), np.ascontiguousarray(corpus.queries)
-    bare = {"hnswlib": bare_qps(bare_hnswlib(train, queries), queries, args.repetitions),
-            "faiss-ivf": bare_qps(bare_faiss(train, queries), queries, args.repetitions)}
+    bare = {
+        "hnswlib": bare_qps(bare_hnswlib(train, queries), queries, args.repetitions),
+        "faiss-ivf": bare_qps(bare_faiss(train, queries), queries, args.repetitions),
+    }
     harness = harness_qps(args.repetitions)
     print(f"{'algorithm':<10} {'bare QPS':>10} {'harness QPS':>12} {'harness/bare':>13}")
     for name in CASES:
-        print(f"{name:<10} {bare[name]:>10.0f} {harness[name]:>12.0f} "
-              f"{harness[name] / bare[name]:>13.3f}")
+        print(
+            f"{name:<10} {bare[name]:>10.0f} {harness[name]:>12.0f} "
+            f"{harness[name] / bare[name]:>13.3f}"
+        )
 
 
 if __name__ == "__main__":

@@ -12,10 +12,26 @@ from bench.corpora.synthetic import SyntheticSpec, synthetic_corpus
 
 TESTS_DIR = Path(__file__).parent
 TINY_DATASETS = {
-    "tiny-euclidean": {"kind": "synthetic", "distribution": "clustered", "n": 2000, "dim": 16,
-                       "queries": 60, "clusters": 8, "metric": "euclidean", "seed": 3},
-    "tiny-angular": {"kind": "synthetic", "distribution": "lowdim", "n": 2000, "dim": 24,
-                     "queries": 60, "intrinsic_dim": 6, "metric": "angular", "seed": 4},
+    "tiny-euclidean": {
+        "kind": "synthetic",
+        "distribution": "clustered",
+        "n": 2000,
+        "dim": 16,
+        "queries": 60,
+        "clusters": 8,
+        "metric": "euclidean",
+        "seed": 3,
+    },
+    "tiny-angular": {
+        "kind": "synthetic",
+        "distribution": "lowdim",
+        "n": 2000,
+        "dim": 24,
+        "queries": 60,
+        "intrinsic_dim": 6,
+        "metric": "angular",
+        "seed": 4,
+    },
 }
 
 

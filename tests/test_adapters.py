@@ -48,8 +48,9 @@ def test_adapter_answers_correctly(name: str) -> None:
         if cls.supports_batch:
             backend.set_threads(2)
             batch = backend.batch_query(queries, 10)
-            batch_recall = recall_per_query(batch, truth.ids, truth.distances, queries, train,
-                                            metric, 10)
+            batch_recall = recall_per_query(
+                batch, truth.ids, truth.distances, queries, train, metric, 10
+            )
             assert batch_recall.mean() >= floor
         size = backend.index_bytes()
         assert size is None or size >= 0

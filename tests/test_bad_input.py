@@ -14,15 +14,17 @@ from bench.errors import BenchError
 
 
 def bench(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bench", *args], capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "bench", *args], capture_output=True, text=True, timeout=300
+    )
 
 
 def test_unknown_backend(bench_env: Path) -> None:
     suite = bench_env / "s.yaml"
     suite.write_text("datasets: [tiny-euclidean]\n")
-    result = bench("run", "--suite", str(suite), "--algorithms", "nosuchlib", "--results",
-                   str(bench_env))
+    result = bench(
+        "run", "--suite", str(suite), "--algorithms", "nosuchlib", "--results", str(bench_env)
+    )
     assert result.returncode == 2
     message = " ".join(result.stdout.split())
     assert "unknown backend 'nosuchlib': expected one of" in message and "hnswlib" in message
@@ -38,7 +40,8 @@ def test_malformed_yaml(bench_env: Path) -> None:
 
 def test_k_larger_than_corpus(bench_env: Path) -> None:
     (bench_env / "datasets" / "five.yaml").write_text(
-        "kind: synthetic\ndistribution: gaussian\nn: 5\ndim: 3\nqueries: 2\n")
+        "kind: synthetic\ndistribution: gaussian\nn: 5\ndim: 3\nqueries: 2\n"
+    )
     suite = bench_env / "k.yaml"
     suite.write_text("datasets: [five]\nalgorithms: [bruteforce]\nk: 10\n")
     result = bench("run", "--suite", str(suite), "--results", str(bench_env))
@@ -58,8 +61,9 @@ def corpus(train: np.ndarray, queries: np.ndarray) -> Corpus:
 
 
 def test_wrong_dimension() -> None:
-    with pytest.raises(BenchError, match="queries have dimension 3, expected the train "
-                                         "dimension 4"):
+    with pytest.raises(
+        BenchError, match="queries have dimension 3, expected the train dimension 4"
+    ):
         corpus(np.zeros((10, 4), np.float32), np.zeros((2, 3), np.float32))
 
 

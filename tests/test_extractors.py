@@ -23,8 +23,13 @@ def shapes(tmp_path: Path, bench_env: Path) -> Path:
 
 
 def test_lite0_onnx_matches_torch_and_gives_a_labelled_corpus(shapes: Path) -> None:
-    spec = {"kind": "images", "root": str(shapes), "model": "efficientnet-lite0",
-            "split": "seeded", "seed": 1}
+    spec = {
+        "kind": "images",
+        "root": str(shapes),
+        "model": "efficientnet-lite0",
+        "split": "seeded",
+        "seed": 1,
+    }
     corpus = corpus_from_spec("shapes-lite0", spec)
     export = corpus.info["export"]
     assert export["max_abs_diff"] < 1e-3, "onnxruntime must reproduce torch's features"
@@ -63,8 +68,7 @@ def test_torchvision_weights_load_from_a_local_file(tmp_path: Path) -> None:
         fetch_torchvision_weights("resnet50", tmp_path, tmp_path / "absent.pth")
 
 
-def test_finetune_trains_exports_and_scores_on_the_test_split(shapes: Path, tmp_path: Path
-                                                              ) -> None:
+def test_finetune_trains_exports_and_scores_on_the_test_split(shapes: Path, tmp_path: Path) -> None:
     import pandas as pd
 
     from bench.extractors.finetune import FinetuneSettings

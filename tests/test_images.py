@@ -48,7 +48,7 @@ def untidy(tmp_path: Path) -> Path:
 
 def test_scan_skips_non_images_and_background(untidy: Path, caplog) -> None:
     with caplog.at_level(logging.WARNING):
-        paths, labels, classes = scan_folder(untidy)
+        paths, _, classes = scan_folder(untidy)
     assert classes == ["cats", "dogs"]
     assert "dogs/notes.txt" not in paths and len(paths) == 8
     assert "notes.txt: not an image file" in caplog.text
@@ -116,9 +116,13 @@ def test_download_checks_the_checksum_and_unpacks(tmp_path: Path) -> None:
 
 
 def test_absent_set_without_network_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(BenchError, match="Caltech101 not found .* download failed"):
-        ensure_caltech101([tmp_path / "nowhere"], tmp_path / "cache",
-                          (tmp_path / "missing.tar.gz").as_uri(), "0" * 32)
+    with pytest.raises(BenchError, match=r"Caltech101 not found .* download failed"):
+        ensure_caltech101(
+            [tmp_path / "nowhere"],
+            tmp_path / "cache",
+            (tmp_path / "missing.tar.gz").as_uri(),
+            "0" * 32,
+        )
 
 
 def test_unpack_refuses_a_non_archive(tmp_path: Path) -> None:

@@ -57,8 +57,15 @@ def test_tie_epsilon_is_relative() -> None:
 def test_recall_per_query_checks_ground_truth_depth() -> None:
     answers = np.array([[0, 1]])
     with pytest.raises(BenchError, match="at least k=3"):
-        recall_per_query(answers, TRUE_IDS[None, :], np.array([[1.0, 2.0]]), QUERY[None, :],
-                         TRAIN, "euclidean", 3)
+        recall_per_query(
+            answers,
+            TRUE_IDS[None, :],
+            np.array([[1.0, 2.0]]),
+            QUERY[None, :],
+            TRAIN,
+            "euclidean",
+            3,
+        )
 
 
 def test_precision_and_average_precision_by_hand() -> None:

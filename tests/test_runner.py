@@ -17,9 +17,18 @@ from bench.runner.suite import Suite
 
 
 def suite(algorithms: tuple[str, ...], **overrides) -> Suite:
-    settings = dict(name="t", datasets=("tiny-euclidean",), algorithms=algorithms, grid="test",
-                    repetitions=2, warmup=5, timeout_s=20, memory_limit_gb=0.6,
-                    batch_threads=2, build_threads=1)
+    settings = dict(
+        name="t",
+        datasets=("tiny-euclidean",),
+        algorithms=algorithms,
+        grid="test",
+        repetitions=2,
+        warmup=5,
+        timeout_s=20,
+        memory_limit_gb=0.6,
+        batch_threads=2,
+        build_threads=1,
+    )
     return Suite(**{**settings, **overrides})
 
 
@@ -28,9 +37,7 @@ def test_failures_become_rows_and_the_suite_goes_on(bench_env: Path) -> None:
     run_dir = bench_env / "run"
     statuses = run_suite(suite(algorithms, timeout_s=8), run_dir, show_progress=False)
     frame = read_results(run_dir)
-    by_algorithm = {
-        name: group for name, group in frame.groupby("algorithm")
-    }
+    by_algorithm = {name: group for name, group in frame.groupby("algorithm")}
     assert set(by_algorithm) == set(algorithms)
     last = {name: group.iloc[-1] for name, group in by_algorithm.items()}
     assert last["test-raising"]["status"] == "failed"
@@ -58,8 +65,9 @@ def test_rerun_skips_finished_jobs(bench_env: Path) -> None:
     second = run_suite(suite(("test-exact", "test-raising")), run_dir, show_progress=False)
     assert first["ok"] == 1 and second["skipped (already done)"] == 2 and second["ok"] == 0
     assert len(read_results(run_dir)) == len(rows)
-    third = run_suite(suite(("test-exact", "test-raising")), run_dir, retry_failed=True,
-                      show_progress=False)
+    third = run_suite(
+        suite(("test-exact", "test-raising")), run_dir, retry_failed=True, show_progress=False
+    )
     assert third["failed"] == 1 and third["skipped (already done)"] == 1
     assert len(read_results(run_dir)) == len(rows)
 
@@ -67,14 +75,26 @@ def test_rerun_skips_finished_jobs(bench_env: Path) -> None:
 def test_kill_minus_nine_then_resume_loses_nothing(bench_env: Path, tmp_path: Path) -> None:
     """Kill `bench run` hard after its first job lands; the rerun finishes the rest only."""
     suite_file = tmp_path / "killed.yaml"
-    suite_file.write_text("datasets: [tiny-euclidean]\nalgorithms: [test-exact, test-hanging, "
-                          "test-inaccurate]\ngrid: test\nrepetitions: 1\nwarmup: 0\n"
-                          "timeout_s: 5\n")
-    command = [sys.executable, "-m", "bench", "run", "--suite", str(suite_file), "--results",
-               str(tmp_path / "results"), "--no-plot"]
+    suite_file.write_text(
+        "datasets: [tiny-euclidean]\nalgorithms: [test-exact, test-hanging, "
+        "test-inaccurate]\ngrid: test\nrepetitions: 1\nwarmup: 0\n"
+        "timeout_s: 5\n"
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "bench",
+        "run",
+        "--suite",
+        str(suite_file),
+        "--results",
+        str(tmp_path / "results"),
+        "--no-plot",
+    ]
     csv = tmp_path / "results" / "killed" / "results.csv"
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     deadline = time.monotonic() + 120
     while not csv.exists() and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
@@ -88,15 +108,19 @@ def test_kill_minus_nine_then_resume_loses_nothing(bench_env: Path, tmp_path: Pa
     assert set(frame["algorithm"]) == {"test-exact", "test-hanging", "test-inaccurate"}
     per_job = frame.groupby("algorithm").size()
     assert per_job.to_dict() == {"test-exact": 2, "test-hanging": 1, "test-inaccurate": 2}, (
-        "each finished job's rows (single + batch) appear exactly once")
+        "each finished job's rows (single + batch) appear exactly once"
+    )
     assert set(frame.loc[frame["algorithm"] == "test-exact", "job_id"]) == done_before
 
 
-@pytest.mark.parametrize("field, value, message", [
-    ("k", 0, "k=0: expected 1 <= k <= 100"),
-    ("modes", ("fast",), "unknown modes"),
-    ("repetitions", 0, "repetitions must be >= 1"),
-])
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("k", 0, "k=0: expected 1 <= k <= 100"),
+        ("modes", ("fast",), "unknown modes"),
+        ("repetitions", 0, "repetitions must be >= 1"),
+    ],
+)
 def test_bad_suite_settings(field: str, value, message: str) -> None:
     with pytest.raises(Exception, match=message):
         suite(("test-exact",), **{field: value})

@@ -17,8 +17,18 @@ from bench.runner.suite import Suite
 @pytest.fixture
 def run_dir(bench_env: Path) -> Path:
     run_dir = bench_env / "run"
-    run_suite(Suite(name="s", datasets=("tiny-euclidean",), algorithms=("test-exact",),
-                    grid="test", repetitions=1, warmup=0), run_dir, show_progress=False)
+    run_suite(
+        Suite(
+            name="s",
+            datasets=("tiny-euclidean",),
+            algorithms=("test-exact",),
+            grid="test",
+            repetitions=1,
+            warmup=0,
+        ),
+        run_dir,
+        show_progress=False,
+    )
     return run_dir
 
 
@@ -35,11 +45,14 @@ def test_round_trip(run_dir: Path) -> None:
     assert frame["recall"].dtype == "float64" and len(frame) == 2
 
 
-@pytest.mark.parametrize("old, new, message", [
-    ("run_id,", "runid,", "header does not match"),
-    (",ok,", ",fine,", "status 'fine': expected one of ok"),
-    (",single,", ",solo,", "mode 'solo': expected single or batch"),
-])
+@pytest.mark.parametrize(
+    "old, new, message",
+    [
+        ("run_id,", "runid,", "header does not match"),
+        (",ok,", ",fine,", "status 'fine': expected one of ok"),
+        (",single,", ",solo,", "mode 'solo': expected single or batch"),
+    ],
+)
 def test_malformed_file_is_rejected(run_dir: Path, old: str, new: str, message: str) -> None:
     rewrite(run_dir, old, new)
     with pytest.raises(BenchError, match=message):

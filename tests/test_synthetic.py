@@ -28,8 +28,9 @@ def test_deterministic_and_held_out(distribution: str, bench_env, cache_dir) -> 
 
 
 def test_clustered_has_labels_and_angular_is_normalised(bench_env) -> None:
-    corpus = synthetic_corpus("c", SyntheticSpec("clustered", n=1000, dim=8, queries=10,
-                                                 clusters=5, metric="angular"))
+    corpus = synthetic_corpus(
+        "c", SyntheticSpec("clustered", n=1000, dim=8, queries=10, clusters=5, metric="angular")
+    )
     assert corpus.has_labels and set(np.unique(corpus.train_labels)) <= set(range(5))
     np.testing.assert_allclose(np.linalg.norm(corpus.train, axis=1), 1.0, rtol=1e-5)
 
@@ -41,11 +42,14 @@ def test_chunks_cover_large_n_identically(bench_env) -> None:
     assert not np.array_equal(corpus.train[:10], corpus.train[65536:65546])
 
 
-@pytest.mark.parametrize("bad, message", [
-    ({"distribution": "zipf"}, "unknown synthetic distribution 'zipf'"),
-    ({"n": 0}, "n=0: expected a positive integer"),
-    ({"metric": "hamming"}, "unknown metric 'hamming'"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"distribution": "zipf"}, "unknown synthetic distribution 'zipf'"),
+        ({"n": 0}, "n=0: expected a positive integer"),
+        ({"metric": "hamming"}, "unknown metric 'hamming'"),
+    ],
+)
 def test_bad_spec_is_a_clear_error(bad: dict, message: str) -> None:
     params = {"distribution": "gaussian", "n": 10, "dim": 2, **bad}
     with pytest.raises(BenchError, match=message):
