@@ -110,10 +110,15 @@ def _plot(run_dir: Path) -> None:
     from bench.report.pareto import plot_pareto
     from bench.results.store import read_results
 
+    from bench.report.scaling import plot_scaling
+
     frame = read_results(run_dir)
-    for mode in ("single", "batch"):
-        for path in plot_pareto(frame, run_dir / "plots", mode):
-            console.print(f"plot: {path}")
+    written = [p for mode in ("single", "batch") for p in plot_pareto(frame, run_dir / "plots",
+                                                                      mode)]
+    if frame["n_train"].nunique() > 1:
+        written += plot_scaling(frame, run_dir)
+    for path in written:
+        console.print(f"plot: {path}")
 
 
 @cli.command()

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from bench.corpora.cache import fingerprint, write_bytes_atomic
 from bench.corpora.corpus import Corpus
-from bench.corpora.groundtruth import ground_truth
+from bench.corpora.groundtruth import ground_truth, write_groundtruth_csv
 from bench.corpora.registry import corpus_from_spec, dataset_spec
 from bench.results.store import append_rows, drop_jobs, finished_job_ids, read_results
 from bench.runner.environment import run_identity
@@ -68,6 +68,7 @@ def run_suite(
     for name in suite.datasets:
         dataset_spec(name)
     corpora = prepare_corpora(suite)
+    write_groundtruth_csv(run_dir, [corpus for corpus, _ in corpora.values()])
     jobs, unavailable = plan_jobs(suite, corpora)
     if retry_failed and (failed := _failed_jobs(run_dir)):
         drop_jobs(run_dir, failed)

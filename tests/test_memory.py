@@ -1,0 +1,119 @@
+"""Generation, loading and ground truth stay within a fixed memory budget whatever N.
+
+Memory-mapped pages count toward RSS once touched, but they are file-backed and the kernel
+can drop them at any time; what must stay bounded is anonymous memory (RssAnon in
+/proc/self/status): arrays the process allocates. Each size runs in a fresh subprocess that
+samples its own RssAnon every millisecond and reports the peak growth over the baseline taken
+after imports. The assertions compare that growth with a fixed block budget and between a
+small and a four times larger corpus (1M x 64) (a growth that followed N would show there).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+MiB = 2**20
+DIM = 64
+SMALL, LARGE = 250_000, 1_000_000  # 64 MB and 256 MB of float32 train, 4+ generation chunks
+BLOCK_BUDGET = 128 * MiB  # 2 threads x (score buffer, its partition copy, chunk) + slack
+
+CHILD = r"""
+import json, os, sys, threading, time
+
+
+def rss_anon():
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no RssAnon in /proc/self/status")
+
+
+import numpy as np  # noqa: E402
+from bench.corpora.groundtruth import ground_truth  # noqa: E402
+from bench.corpora.registry import corpus_from_spec  # noqa: E402
+
+peaks = {}
+stage = ["baseline"]
+stop = threading.Event()
+
+
+def sample():
+    while not stop.is_set():
+        value = rss_anon()
+        peaks[stage[0]] = max(peaks.get(stage[0], 0), value)
+        time.sleep(0.001)
+
+
+baseline = rss_anon()
+thread = threading.Thread(target=sample, daemon=True)
+thread.start()
+spec = json.loads(sys.argv[1])
+stage[0] = "generate"
+corpus_from_spec("memory", spec)  # writes the memory maps chunk by chunk
+stage[0] = "load"
+corpus = corpus_from_spec("memory", spec)  # maps them again and validates every row
+train_bytes = corpus.train.nbytes
+stage[0] = "ground_truth"
+truth = ground_truth(corpus)
+stage[0] = "done"
+time.sleep(0.01)
+stop.set()
+thread.join()
+print(json.dumps({
+    "baseline": baseline,
+    "growth": {name: peak - baseline for name, peak in peaks.items()},
+    "train_bytes": train_bytes,
+    "k": truth.k,
+}))
+"""
+
+
+def peak_growth(n: int, cache: Path) -> dict:
+    spec = {
+        "kind": "synthetic",
+        "distribution": "clustered",
+        "n": n,
+        "dim": DIM,
+        "queries": 1000,
+        "clusters": 64,
+        "metric": "euclidean",
+        "seed": 9,
+    }
+    env = {**os.environ, "BENCH_CACHE": str(cache)}
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
+def test_generation_loading_and_ground_truth_use_bounded_anonymous_memory(
+    tmp_path: Path,
+) -> None:
+    small = peak_growth(SMALL, tmp_path / "cache")
+    large = peak_growth(LARGE, tmp_path / "cache")
+    assert large["train_bytes"] == LARGE * DIM * 4
+    report = {
+        "small": {k: v // MiB for k, v in small["growth"].items()},
+        "large": {k: v // MiB for k, v in large["growth"].items()},
+    }
+    for stage in ("generate", "load", "ground_truth"):
+        grown = large["growth"].get(stage, 0)
+        # Within a fixed budget of blocks, at most half the data size ...
+        assert grown < min(BLOCK_BUDGET, large["train_bytes"] // 2), (stage, report)
+        # ... and not growing with N: 4x the data (192 MB more) adds at most a few MB.
+        assert grown < small["growth"].get(stage, 0) + 16 * MiB, (stage, report)
