@@ -108,9 +108,8 @@ def run(
 
 def _plot(run_dir: Path) -> None:
     from bench.report.pareto import plot_pareto
-    from bench.results.store import read_results
-
     from bench.report.scaling import plot_scaling
+    from bench.results.store import read_results
 
     frame = read_results(run_dir)
     written = [p for mode in ("single", "batch") for p in plot_pareto(frame, run_dir / "plots",
