@@ -112,8 +112,9 @@ def _plot(run_dir: Path) -> None:
     from bench.results.store import read_results
 
     frame = read_results(run_dir)
-    written = [p for mode in ("single", "batch") for p in plot_pareto(frame, run_dir / "plots",
-                                                                      mode)]
+    written = [
+        p for mode in ("single", "batch") for p in plot_pareto(frame, run_dir / "plots", mode)
+    ]
     if frame["n_train"].nunique() > 1:
         written += plot_scaling(frame, run_dir)
     for path in written:

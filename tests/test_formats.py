@@ -351,3 +351,34 @@ def test_example_spec_loads(tmp_path: Path, bench_env) -> None:
     corpus, truth = load_file_corpus("example-file", spec)
     assert len(corpus.queries) == spec["query_limit"] and truth.k == 100
     assert check_ground_truth_sample(corpus, truth.ids) == 1.0
+
+
+def test_registry_adopts_a_correct_file_ground_truth_and_refuses_a_wrong_one(
+    bench_env, tmp_path
+) -> None:
+    """A dataset YAML over an ann-benchmarks file: its neighbours are checked, then used."""
+    import yaml
+
+    from bench.corpora.formats import write_ann_hdf5
+    from bench.corpora.groundtruth import exact_knn, ground_truth
+    from bench.corpora.registry import load_corpus
+
+    rng = np.random.default_rng(9)
+    train = rng.standard_normal((1500, 12)).astype(np.float32)
+    test = rng.standard_normal((30, 12)).astype(np.float32)
+    truth = exact_knn(train, test, 100, "euclidean")
+    good, bad = tmp_path / "good.hdf5", tmp_path / "bad.hdf5"
+    write_ann_hdf5(good, train, test, truth.ids, truth.distances, "euclidean")
+    write_ann_hdf5(bad, train, test, truth.ids[:, ::-1].copy(), truth.distances, "euclidean")
+    datasets = bench_env / "datasets"
+    for name, path in (("good", good), ("bad", bad)):
+        (datasets / f"{name}.yaml").write_text(yaml.safe_dump({"kind": "file", "path": str(path)}))
+    corpus = load_corpus("good")
+    from bench.corpora.groundtruth import groundtruth_paths
+
+    record = groundtruth_paths(corpus.fingerprint, 100)[2].read_text()
+    assert str(good) in record, "the file's own neighbours were adopted, not recomputed"
+    cached = ground_truth(corpus)
+    assert np.array_equal(cached.ids, truth.ids)
+    with pytest.raises(BenchError, match="agrees with exact search on only"):
+        load_corpus("bad")

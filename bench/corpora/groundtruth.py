@@ -316,7 +316,7 @@ def exact_knn(
     return GroundTruth(ids=ids, distances=dists)
 
 
-def _cache_paths(fingerprint: str, k: int) -> tuple[Path, Path, Path]:
+def groundtruth_paths(fingerprint: str, k: int) -> tuple[Path, Path, Path]:
     stem = f"{fingerprint}-k{k}"
     return (
         cache_path("groundtruth", f"{stem}-ids", ".npy"),
@@ -331,7 +331,7 @@ def ground_truth(corpus: Corpus, k: int = MAX_K) -> GroundTruth:
     Beside the arrays, a small JSON records how long the computation took (see
     `write_groundtruth_csv`)."""
     k = min(max(k, 1), MAX_K, len(corpus.train))
-    ids_path, dist_path, info_path = _cache_paths(corpus.fingerprint, k)
+    ids_path, dist_path, _ = groundtruth_paths(corpus.fingerprint, k)
     if not (ids_path.exists() and dist_path.exists()):
         threads = os.cpu_count() or 1
         wall, cpu = time.perf_counter(), time.process_time()
@@ -348,11 +348,17 @@ def ground_truth(corpus: Corpus, k: int = MAX_K) -> GroundTruth:
             "threads": threads,
             "computed_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
-        for path, array in ((dist_path, truth.distances), (ids_path, truth.ids)):
-            with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-                np.save(handle, array)
-        write_bytes_atomic(info_path, (json.dumps(info, indent=1) + "\n").encode())
+        store_ground_truth(corpus, truth, info)
     return GroundTruth(ids=np.load(ids_path), distances=np.load(dist_path))
+
+
+def store_ground_truth(corpus: Corpus, truth: GroundTruth, info: dict[str, Any]) -> None:
+    """Cache `truth` as the corpus' ground truth (used for a file's own, checked, neighbours)."""
+    ids_path, dist_path, info_path = groundtruth_paths(corpus.fingerprint, truth.k)
+    for path, array in ((dist_path, truth.distances), (ids_path, truth.ids)):
+        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+            np.save(handle, array)
+    write_bytes_atomic(info_path, (json.dumps(info, indent=1) + "\n").encode())
 
 
 GROUNDTRUTH_CSV = "groundtruth.csv"
@@ -376,7 +382,7 @@ def ground_truth_record(corpus: Corpus, k: int = MAX_K) -> dict[str, Any]:
 
     Timing fields are empty when the cache predates the timing record."""
     k = min(max(k, 1), MAX_K, len(corpus.train))
-    info_path = _cache_paths(corpus.fingerprint, k)[2]
+    info_path = groundtruth_paths(corpus.fingerprint, k)[2]
     info = json.loads(info_path.read_text()) if info_path.exists() else {}
     row = {
         "corpus": corpus.name,

@@ -51,9 +51,13 @@ def corpus_from_spec(name: str, spec: dict[str, Any]) -> Corpus:
         except TypeError as exc:
             raise BenchError(f"dataset {name!r}: bad synthetic parameters: {exc}") from exc
     if kind == "file":
+        from bench.corpora.file_truth import adopt_file_ground_truth
         from bench.corpora.files import load_file_corpus
 
-        return load_file_corpus(name, params)[0]
+        corpus, truth = load_file_corpus(name, params)
+        if truth is not None:
+            adopt_file_ground_truth(corpus, truth)
+        return corpus
     if kind == "images":
         from bench.extractors.features import image_corpus_from_spec
 
