@@ -108,3 +108,30 @@ def test_cli_runs_on_a_scheduler_address(bench_env: Path) -> None:
     assert set(frame["algorithm"]) == {"bruteforce", "hnswlib"}
     assert (frame["status"] == "ok").all()
     assert (frame.loc[frame["algorithm"] == "bruteforce", "recall"] == 1.0).all()
+
+
+def test_ground_truth_on_the_cluster_equals_the_local_one(bench_env: Path) -> None:
+    import numpy as np
+
+    from bench.corpora.groundtruth import exact_knn, groundtruth_paths
+    from bench.corpora.registry import dataset_spec, load_corpus
+    from bench.runner.dask_executor import DaskExecutor
+
+    corpus = load_corpus("tiny-angular")
+    for path in groundtruth_paths(corpus.fingerprint, 100):
+        path.unlink(missing_ok=True)
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            resources={"slots": 1},
+            dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        truth = DaskExecutor(client).ground_truth(corpus, dataset_spec("tiny-angular"))
+    local = exact_knn(corpus.train, corpus.queries, 100, corpus.metric)
+    assert np.array_equal(truth.ids, local.ids)
+    np.testing.assert_allclose(truth.distances, local.distances, rtol=1e-5, atol=1e-6)
+    assert "dask cluster, 2 parts" in groundtruth_paths(corpus.fingerprint, 100)[2].read_text()

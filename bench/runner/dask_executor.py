@@ -10,8 +10,22 @@ read from a shared BENCH_CACHE.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from typing import Any
 
+import numpy as np
+
+from bench.corpora.corpus import Corpus
+from bench.corpora.groundtruth import (
+    MAX_K,
+    GroundTruth,
+    exact_knn,
+    ground_truth,
+    groundtruth_paths,
+    store_ground_truth,
+)
+from bench.corpora.registry import corpus_from_spec
 from bench.errors import BenchError
 from bench.runner.executors import OnStart
 from bench.runner.isolation import Outcome, run_isolated
@@ -57,3 +71,50 @@ class DaskExecutor:
                 yield job, future.result()
             except Exception as exc:  # the worker process hosting the job died
                 yield job, Outcome("failed", error=f"dask worker lost the job: {exc}")
+
+    def ground_truth(self, corpus: Corpus, spec: dict[str, Any]) -> GroundTruth:
+        """Exact neighbours computed on the cluster: each slot takes a range of queries."""
+        k = min(MAX_K, len(corpus.train))
+        ids_path, dist_path, _ = groundtruth_paths(corpus.fingerprint, k)
+        if ids_path.exists() and dist_path.exists():
+            return ground_truth(corpus)
+        n = len(corpus.queries)
+        bounds = [(n * i // self.slots, n * (i + 1) // self.slots) for i in range(self.slots)]
+        start = time.perf_counter()
+        futures = [
+            self.client.submit(
+                _ground_truth_part, corpus.name, spec, a, b, k, resources={SLOT: 1}, pure=False
+            )
+            for a, b in bounds
+            if b > a
+        ]
+        parts = self.client.gather(futures)
+        truth = GroundTruth(
+            ids=np.concatenate([p.ids for p in parts]),
+            distances=np.concatenate([p.distances for p in parts]),
+        )
+        store_ground_truth(
+            corpus,
+            truth,
+            {
+                "corpus_fingerprint": corpus.fingerprint,
+                "n_train": len(corpus.train),
+                "n_queries": n,
+                "dim": corpus.dim,
+                "metric": corpus.metric,
+                "k": k,
+                "seconds": time.perf_counter() - start,
+                "threads": self.slots,
+                "source": f"dask cluster, {len(futures)} parts",
+            },
+        )
+        return truth
+
+
+def _ground_truth_part(
+    name: str, spec: dict[str, Any], start: int, stop: int, k: int
+) -> GroundTruth:
+    """On a worker: the exact neighbours of queries[start:stop] (the corpus is regenerated
+    deterministically or read from a shared cache)."""
+    corpus = corpus_from_spec(name, spec)
+    return exact_knn(corpus.train, corpus.queries[start:stop], k, corpus.metric)

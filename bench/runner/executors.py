@@ -4,8 +4,10 @@ so timed jobs never share the machine's cores."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Protocol
+from typing import Any, Protocol
 
+from bench.corpora.corpus import Corpus
+from bench.corpora.groundtruth import GroundTruth, ground_truth
 from bench.runner.isolation import Outcome, run_isolated
 from bench.runner.plan import Job
 
@@ -13,12 +15,17 @@ OnStart = Callable[[Job], None]
 
 
 class Executor(Protocol):
+    def ground_truth(self, corpus: Corpus, spec: dict[str, Any]) -> GroundTruth: ...
+
     def run(
         self, jobs: list[Job], on_start: OnStart | None = None
     ) -> Iterator[tuple[Job, Outcome]]: ...
 
 
 class LocalExecutor:
+    def ground_truth(self, corpus: Corpus, spec: dict[str, Any]) -> GroundTruth:
+        return ground_truth(corpus)
+
     def run(
         self, jobs: list[Job], on_start: OnStart | None = None
     ) -> Iterator[tuple[Job, Outcome]]:

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from bench.corpora.cache import fingerprint, write_bytes_atomic
 from bench.corpora.corpus import Corpus
-from bench.corpora.groundtruth import ground_truth, write_groundtruth_csv
+from bench.corpora.groundtruth import write_groundtruth_csv
 from bench.corpora.registry import corpus_from_spec, dataset_spec
 from bench.results.store import append_rows, drop_jobs, finished_job_ids, read_results
 from bench.runner.environment import run_identity
@@ -24,8 +24,9 @@ from bench.runner.suite import Suite
 log = logging.getLogger(__name__)
 
 
-def prepare_corpora(suite: Suite) -> dict[str, tuple[Corpus, dict[str, Any]]]:
-    """Generate or load every corpus and its exact ground truth (cached) before any timing."""
+def prepare_corpora(suite: Suite, executor: Executor) -> dict[str, tuple[Corpus, dict[str, Any]]]:
+    """Generate or load every corpus and its exact ground truth (cached) before any timing;
+    the executor computes the ground truth (here, or spread over a Dask cluster)."""
     corpora = {}
     for name in suite.datasets:
         spec = dataset_spec(name)
@@ -37,7 +38,7 @@ def prepare_corpora(suite: Suite) -> dict[str, tuple[Corpus, dict[str, Any]]]:
             corpus.dim,
             corpus.metric,
         )
-        ground_truth(corpus)
+        executor.ground_truth(corpus, spec)
         corpora[name] = (corpus, spec)
     return corpora
 
@@ -67,7 +68,7 @@ def run_suite(
     select_algorithms(suite)  # unknown names fail here, before any corpus is generated
     for name in suite.datasets:
         dataset_spec(name)
-    corpora = prepare_corpora(suite)
+    corpora = prepare_corpora(suite, executor)
     write_groundtruth_csv(run_dir, [corpus for corpus, _ in corpora.values()])
     jobs, unavailable = plan_jobs(suite, corpora)
     if retry_failed and (failed := _failed_jobs(run_dir)):
