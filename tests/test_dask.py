@@ -13,6 +13,18 @@ from bench.runner.suite import Suite
 
 distributed = pytest.importorskip("distributed")
 
+
+def slotted_cluster() -> distributed.LocalCluster:
+    """Two worker processes with one `slots` resource each, as the executor expects."""
+    return distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        resources={"slots": 1},
+        dashboard_address=None,
+    )
+
+
 KEYS = ["corpus", "algorithm", "build_params", "query_params", "mode", "repetition"]
 
 
@@ -27,16 +39,7 @@ def test_dask_run_matches_local_run(bench_env: Path) -> None:
         timeout_s=120,
     )
     run_suite(suite, bench_env / "local", show_progress=False)
-    with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            resources={"slots": 1},
-            dashboard_address=None,
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
+    with slotted_cluster() as cluster, distributed.Client(cluster) as client:
         from bench.runner.dask_executor import DaskExecutor
 
         statuses = run_suite(
@@ -76,13 +79,7 @@ def test_cli_runs_on_a_scheduler_address(bench_env: Path) -> None:
         "datasets: [tiny-euclidean]\nalgorithms: [bruteforce, hnswlib]\n"
         "grid: ci\nrepetitions: 1\nwarmup: 0\n"
     )
-    with distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        resources={"slots": 1},
-        dashboard_address=None,
-    ) as cluster:
+    with slotted_cluster() as cluster:
         result = subprocess.run(
             [
                 sys.executable,
@@ -120,16 +117,7 @@ def test_ground_truth_on_the_cluster_equals_the_local_one(bench_env: Path) -> No
     corpus = load_corpus("tiny-angular")
     for path in groundtruth_paths(corpus.fingerprint, 100):
         path.unlink(missing_ok=True)
-    with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            resources={"slots": 1},
-            dashboard_address=None,
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
+    with slotted_cluster() as cluster, distributed.Client(cluster) as client:
         truth = DaskExecutor(client).ground_truth(corpus, dataset_spec("tiny-angular"))
     local = exact_knn(corpus.train, corpus.queries, 100, corpus.metric)
     assert np.array_equal(truth.ids, local.ids)

@@ -337,12 +337,7 @@ def ground_truth(corpus: Corpus, k: int = MAX_K) -> GroundTruth:
         wall, cpu = time.perf_counter(), time.process_time()
         truth = exact_knn(corpus.train, corpus.queries, k, corpus.metric, threads=threads)
         info = {
-            "corpus_fingerprint": corpus.fingerprint,
-            "n_train": len(corpus.train),
-            "n_queries": len(corpus.queries),
-            "dim": corpus.dim,
-            "metric": corpus.metric,
-            "k": k,
+            **corpus_identity(corpus, k),
             "seconds": time.perf_counter() - wall,
             "cpu_seconds": time.process_time() - cpu,
             "threads": threads,
@@ -350,6 +345,18 @@ def ground_truth(corpus: Corpus, k: int = MAX_K) -> GroundTruth:
         }
         store_ground_truth(corpus, truth, info)
     return GroundTruth(ids=np.load(ids_path), distances=np.load(dist_path))
+
+
+def corpus_identity(corpus: Corpus, k: int) -> dict[str, Any]:
+    """What a ground-truth record says about the corpus it belongs to."""
+    return {
+        "corpus_fingerprint": corpus.fingerprint,
+        "n_train": len(corpus.train),
+        "n_queries": len(corpus.queries),
+        "dim": corpus.dim,
+        "metric": corpus.metric,
+        "k": k,
+    }
 
 
 def store_ground_truth(corpus: Corpus, truth: GroundTruth, info: dict[str, Any]) -> None:
@@ -384,15 +391,7 @@ def ground_truth_record(corpus: Corpus, k: int = MAX_K) -> dict[str, Any]:
     k = min(max(k, 1), MAX_K, len(corpus.train))
     info_path = groundtruth_paths(corpus.fingerprint, k)[2]
     info = json.loads(info_path.read_text()) if info_path.exists() else {}
-    row = {
-        "corpus": corpus.name,
-        "corpus_fingerprint": corpus.fingerprint,
-        "n_train": len(corpus.train),
-        "n_queries": len(corpus.queries),
-        "dim": corpus.dim,
-        "metric": corpus.metric,
-        "k": k,
-    }
+    row = {"corpus": corpus.name, **corpus_identity(corpus, k)}
     return {column: row.get(column, info.get(column, "")) for column in GROUNDTRUTH_COLUMNS}
 
 

@@ -20,6 +20,7 @@ from bench.corpora.corpus import Corpus
 from bench.corpora.groundtruth import (
     MAX_K,
     GroundTruth,
+    corpus_identity,
     exact_knn,
     ground_truth,
     groundtruth_paths,
@@ -97,12 +98,7 @@ class DaskExecutor:
             corpus,
             truth,
             {
-                "corpus_fingerprint": corpus.fingerprint,
-                "n_train": len(corpus.train),
-                "n_queries": n,
-                "dim": corpus.dim,
-                "metric": corpus.metric,
-                "k": k,
+                **corpus_identity(corpus, k),
                 "seconds": time.perf_counter() - start,
                 "threads": self.slots,
                 "source": f"dask cluster, {len(futures)} parts",
