@@ -5,25 +5,42 @@ from __future__ import annotations
 import io
 import logging
 import tarfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from bench.corpora.download import ensure_caltech101, fetch, unpack
-from bench.corpora.images import decode_rgb, load_image_set, scan_folder
-from bench.corpora.synthetic_images import KINDS, write_image_folder
+from bench.corpora.download import (
+    ensure_caltech101,
+    fetch,
+    file_digest,
+    parse_checksum,
+    unpack,
+)
+from bench.corpora.images import decode_rgb, load_image_set, scan_folder, undecodable
+from bench.corpora.synthetic_images import KINDS, synthetic_jpeg, write_image_folder
 from bench.errors import BenchError
+from bench.extractors.preprocess import load_and_preprocess
+from bench.extractors.zoo import get_spec
 
 CALTECH = Path(__file__).resolve().parents[2] / "shared" / "caltech101"
 
 
-def jpeg_bytes(mode: str = "RGB", size: tuple[int, int] = (40, 30)) -> bytes:
+def jpeg_bytes(mode: str = "RGB", size: tuple[int, int] = (40, 30), noisy: bool = False) -> bytes:
     buffer = io.BytesIO()
-    colour = {"RGB": (200, 10, 10), "L": 128, "CMYK": (0, 255, 255, 0)}[mode]
-    Image.new(mode, size, colour).save(buffer, format="JPEG")
+    if noisy:
+        pixels = np.random.default_rng(0).integers(0, 256, (size[1], size[0], 3), np.uint8)
+        image = Image.fromarray(pixels)
+    else:
+        colour = {"RGB": (200, 10, 10), "L": 128, "CMYK": (0, 255, 255, 0)}[mode]
+        image = Image.new(mode, size, colour)
+    image.save(buffer, format="JPEG")
     return buffer.getvalue()
+
+
+BAD = {"dogs/truncated.jpg", "dogs/half.jpg", "dogs/fake.jpg"}
 
 
 @pytest.fixture
@@ -38,9 +55,13 @@ def untidy(tmp_path: Path) -> Path:
     (root / "cats" / "tiny.jpg").write_bytes(jpeg_bytes(size=(1, 1)))
     Image.new("P", (20, 20), 3).save(root / "dogs" / "palette.png")
     Image.new("RGBA", (20, 20), (1, 2, 3, 4)).save(root / "dogs" / "alpha.png")
+    Image.new("I;16", (20, 20), 300).save(root / "dogs" / "deep.png")
     (root / "dogs" / "truncated.jpg").write_bytes(jpeg_bytes(size=(300, 300))[:200])
+    whole = jpeg_bytes(size=(400, 300), noisy=True)
+    (root / "dogs" / "half.jpg").write_bytes(whole[: len(whole) // 2])
     (root / "dogs" / "notes.txt").write_text("not an image")
     (root / "dogs" / "fake.jpg").write_text("not a jpeg either")
+    (root / "dogs" / "subfolder.jpg").mkdir()
     (root / "BACKGROUND_Google" / "clutter.jpg").write_bytes(jpeg_bytes())
     (root / "BACKGROUND_Google" / "tmp").write_text("junk")
     return root
@@ -50,9 +71,12 @@ def test_scan_skips_non_images_and_background(untidy: Path, caplog) -> None:
     with caplog.at_level(logging.WARNING):
         paths, _, classes = scan_folder(untidy)
     assert classes == ["cats", "dogs"]
-    assert "dogs/notes.txt" not in paths and len(paths) == 8
+    assert "dogs/notes.txt" not in paths and "dogs/subfolder.jpg" not in paths
+    assert len(paths) == 10
     assert "notes.txt: not an image file" in caplog.text
     assert scan_folder(untidy, include_background=True)[2][0] == "BACKGROUND_Google"
+    image_set = load_image_set(untidy, split="seeded")
+    assert set(image_set.skipped) == {"dogs/notes.txt", "dogs/subfolder.jpg"}
 
 
 def test_every_mode_decodes_to_rgb_and_bad_files_are_reported(untidy: Path, caplog) -> None:
@@ -61,19 +85,34 @@ def test_every_mode_decodes_to_rgb_and_bad_files_are_reported(untidy: Path, capl
         images = {p: decode_rgb(untidy / p, 224) for p in paths}
     good = {p: im for p, im in images.items() if im is not None}
     assert all(im.mode == "RGB" for im in good.values())
-    assert set(images) - set(good) == {"dogs/truncated.jpg", "dogs/fake.jpg"}
-    assert "truncated.jpg" in caplog.text and "fake.jpg" in caplog.text
+    assert set(images) - set(good) == BAD
+    assert all(Path(p).name in caplog.text for p in BAD), "each bad file is logged by path"
     assert good["cats/tiny.jpg"].size == (1, 1)
+    assert good["cats/cmyk.jpg"].getpixel((0, 0))[0] > 200, "CMYK red stays red"
+
+
+def test_whole_untidy_set_preprocesses_without_crashing(untidy: Path) -> None:
+    image_set = load_image_set(untidy, split="seeded", seed=0)
+    assert set(undecodable(image_set, threads=2)) == BAD
+    spec = get_spec("efficientnet-lite0")
+    tensors = {p: load_and_preprocess(untidy / p, spec) for p in image_set.paths}
+    assert {p for p, t in tensors.items() if t is None} == BAD
+    for tensor in (t for t in tensors.values() if t is not None):
+        assert tensor.shape == (3, 224, 224) and tensor.dtype == np.float32
+        assert np.isfinite(tensor).all() and np.abs(tensor).max() <= 1.0
 
 
 def test_seeded_split_is_stratified_and_deterministic(tmp_path: Path) -> None:
-    root = write_image_folder(tmp_path / "shapes", count=60, size=32, seed=1)
+    root = write_image_folder(tmp_path / "shapes", count=90, size=32, seed=1)
     first = load_image_set(root, split="seeded", seed=3)
     again = load_image_set(root, split="seeded", seed=3)
+    other = load_image_set(root, split="seeded", seed=4)
     assert np.array_equal(first.is_train, again.is_train)
+    assert not np.array_equal(first.is_train, other.is_train)
+    assert first.fingerprint == again.fingerprint != other.fingerprint
     assert "seeded stratified" in first.split
     for label in range(len(KINDS)):
-        assert (~first.is_train[first.labels == label]).sum() == round(10 / 3)
+        assert (~first.is_train[first.labels == label]).sum() == 3  # a third of 9
 
 
 def test_provided_split_lists_are_used(tmp_path: Path) -> None:
@@ -84,18 +123,33 @@ def test_provided_split_lists_are_used(tmp_path: Path) -> None:
     image_set = load_image_set(root)
     assert image_set.split == "provided train.txt/test.txt"
     assert len(image_set.paths) == 10 and image_set.is_train.sum() == 8
+    assert load_image_set(root, split="seeded").split.startswith("seeded")
+    with pytest.raises(BenchError, match="expected 'provided' or 'seeded'"):
+        load_image_set(root, split="random")
+
+
+def test_missing_or_empty_folders_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(BenchError, match="image folder not found"):
+        load_image_set(tmp_path / "absent")
+    (tmp_path / "empty" / "cats").mkdir(parents=True)
+    with pytest.raises(BenchError, match="no image files"):
+        load_image_set(tmp_path / "empty")
 
 
 def test_synthetic_images_are_deterministic(tmp_path: Path) -> None:
-    a = write_image_folder(tmp_path / "a", count=7, size=48, seed=5)
-    b = write_image_folder(tmp_path / "b", count=7, size=48, seed=5)
+    a = write_image_folder(tmp_path / "a", count=len(KINDS) + 2, size=48, seed=5)
+    b = write_image_folder(tmp_path / "b", count=len(KINDS) + 2, size=48, seed=5)
     files = sorted(p.relative_to(a) for p in a.rglob("*.jpg"))
-    assert len(files) == 7
+    assert len(files) == len(KINDS) + 2
+    assert {f.parent.name for f in files} == set(KINDS), "the class is the folder"
     assert all((a / f).read_bytes() == (b / f).read_bytes() for f in files)
+    assert synthetic_jpeg(3, 48, seed=5) != synthetic_jpeg(3, 48, seed=6)
+    with Image.open(io.BytesIO(synthetic_jpeg(0, 100, seed=1))) as image:
+        assert image.format == "JPEG" and image.size == (100, 100)
 
 
-def make_archive(tmp_path: Path) -> Path:
-    source = write_image_folder(tmp_path / "src" / "101_ObjectCategories", count=6, size=32)
+def make_tar_gz(tmp_path: Path, count: int = 6) -> Path:
+    source = write_image_folder(tmp_path / "src" / "101_ObjectCategories", count=count, size=32)
     archive = tmp_path / "101_ObjectCategories.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(source, arcname="101_ObjectCategories")
@@ -103,26 +157,55 @@ def make_archive(tmp_path: Path) -> Path:
 
 
 def test_download_checks_the_checksum_and_unpacks(tmp_path: Path) -> None:
-    from bench.corpora.download import file_digest
-
-    archive = make_archive(tmp_path)
+    archive = make_tar_gz(tmp_path)
     md5 = file_digest(archive, "md5")
     cache = tmp_path / "cache"
     root = ensure_caltech101([tmp_path / "absent"], cache, archive.as_uri(), md5)
     assert root.name == "101_ObjectCategories" and len(list(root.rglob("*.jpg"))) == 6
+    assert ensure_caltech101([], cache, "file:///nowhere.tar.gz", md5) == root, "reused"
     with pytest.raises(BenchError, match="checksum mismatch"):
         fetch(archive.as_uri(), tmp_path / "other.tar.gz", "0" * 32)
-    assert not (tmp_path / "other.tar.gz").exists()
+    assert not (tmp_path / "other.tar.gz").exists(), "a bad download leaves nothing behind"
+
+
+def test_zip_wrapping_the_tar_gz_with_sha256_from_a_local_path(tmp_path: Path) -> None:
+    """caltech-101.zip holds caltech-101/101_ObjectCategories.tar.gz (and Annotations.tar)."""
+    inner = make_tar_gz(tmp_path, count=4)
+    wrapper = tmp_path / "caltech-101.zip"
+    with zipfile.ZipFile(wrapper, "w") as zipped:
+        zipped.write(inner, "caltech-101/101_ObjectCategories.tar.gz")
+        zipped.writestr("caltech-101/show_annotation.m", "% matlab")
+    sha256 = f"sha256:{file_digest(wrapper, 'sha256')}"
+    leftover = tmp_path / "cache" / ".unpacking"  # an interrupted earlier unpack
+    (leftover / "101_ObjectCategories").mkdir(parents=True)
+    root = ensure_caltech101([], tmp_path / "cache", str(wrapper), sha256)
+    assert root.parent.name == "caltech-101" and len(list(root.rglob("*.jpg"))) == 4
+    assert not (tmp_path / "cache" / ".unpacking").exists()
+    assert not list(root.parent.glob("*.tar.gz")), "the inner archive is unpacked and removed"
+    bad = f"sha256:{'f' * 64}"
+    with pytest.raises(BenchError, match="checksum mismatch"):
+        fetch(str(wrapper), tmp_path / "again.zip", bad)
+
+
+def test_checksum_forms() -> None:
+    assert parse_checksum("md5:ABCDEF0123456789abcdef0123456789")[0] == "md5"
+    assert parse_checksum("a" * 64) == ("sha256", "a" * 64)
+    assert parse_checksum("sha256:0676ba61") == ("sha256", "0676ba61")  # a published prefix
+    for bad in ("crc32:1234abcd", "sha256:xyz", "md5:12"):
+        with pytest.raises(BenchError, match="checksum"):
+            parse_checksum(bad)
 
 
 def test_absent_set_without_network_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(BenchError, match=r"Caltech101 not found .* download failed"):
+    with pytest.raises(BenchError, match=r"Caltech101 not found .* download failed") as error:
         ensure_caltech101(
             [tmp_path / "nowhere"],
             tmp_path / "cache",
             (tmp_path / "missing.tar.gz").as_uri(),
             "0" * 32,
         )
+    message = str(error.value)
+    assert str(tmp_path / "nowhere") in message and "root:" in message
 
 
 def test_unpack_refuses_a_non_archive(tmp_path: Path) -> None:
@@ -132,9 +215,20 @@ def test_unpack_refuses_a_non_archive(tmp_path: Path) -> None:
         unpack(bogus, tmp_path / "out")
 
 
-@pytest.mark.skipif(not CALTECH.exists(), reason=f"real Caltech101 not at {CALTECH}")
+@pytest.mark.caltech
+@pytest.mark.skipif(
+    not (CALTECH / "101_ObjectCategories").is_dir(),
+    reason=f"the real Caltech101 set is not at {CALTECH} (see shared/caltech101/README.md)",
+)
 def test_real_caltech101_layout() -> None:
     image_set = load_image_set(CALTECH / "101_ObjectCategories")
     assert len(image_set.classes) == 101 and "BACKGROUND_Google" not in image_set.classes
     assert image_set.split == "provided train.txt/test.txt"
-    assert 8000 < len(image_set.paths) < 9144
+    assert len(image_set.paths) == 8677 and int(image_set.is_train.sum()) == 5784
+    assert np.bincount(image_set.labels).min() >= 31
+    with_background = load_image_set(CALTECH / "101_ObjectCategories", include_background=True)
+    assert len(with_background.classes) == 102
+    assert "BACKGROUND_Google/tmp" in with_background.skipped
+    airplanes = image_set.classes.index("airplanes")
+    first = image_set.paths[int(np.flatnonzero(image_set.labels == airplanes)[0])]
+    assert decode_rgb(image_set.root / first, 256).mode == "RGB"

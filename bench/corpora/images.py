@@ -9,12 +9,14 @@ folder has them, else a seeded stratified split.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from bench.corpora.cache import fingerprint
 from bench.errors import BenchError
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,7 @@ class ImageSet:
     classes: tuple[str, ...]
     is_train: np.ndarray  # bool
     split: str  # how the split was made, for the results
+    skipped: tuple[str, ...] = ()  # files left out by the scan (not images), relative to root
 
     def subset(self, keep: np.ndarray) -> ImageSet:
         return ImageSet(
@@ -42,31 +45,57 @@ class ImageSet:
             self.classes,
             self.is_train[keep],
             self.split,
+            self.skipped,
         )
+
+    @property
+    def fingerprint(self) -> str:
+        """Identity of the image list: which files, in which class, on which side of the split."""
+        return fingerprint(
+            "image-set", str(self.root), self.paths, self.labels.tolist(), self.is_train.tolist()
+        )
+
+    @property
+    def files(self) -> list[Path]:
+        return [self.root / p for p in self.paths]
 
 
 def scan_folder(
     root: Path, include_background: bool = False
 ) -> tuple[list[str], list[int], list[str]]:
     """Relative image paths, labels and class names of a folder of class folders."""
+    paths, labels, classes, _ = _scan(root, include_background)
+    return paths, labels, classes
+
+
+def _scan(
+    root: Path, include_background: bool
+) -> tuple[list[str], list[int], list[str], list[str]]:
     if not root.is_dir():
-        raise BenchError(f"image folder not found: {root} (expected one sub-folder per class)")
+        raise BenchError(
+            f"image folder not found: {root} (expected a folder with one sub-folder per class)"
+        )
     classes = sorted(
         p.name
         for p in root.iterdir()
         if p.is_dir() and (include_background or p.name != BACKGROUND_CLASS)
     )
     if not classes:
-        raise BenchError(f"image folder {root} has no class sub-folders")
-    paths, labels = [], []
+        raise BenchError(
+            f"image folder {root} has no class sub-folders: expected <class>/<image> files"
+        )
+    paths, labels, skipped = [], [], []
     for label, name in enumerate(classes):
         for file in sorted((root / name).iterdir()):
-            if file.suffix.lower() not in IMAGE_SUFFIXES:
+            if not file.is_file() or file.suffix.lower() not in IMAGE_SUFFIXES:
                 log.warning("skipping %s: not an image file (suffix %r)", file, file.suffix)
+                skipped.append(f"{name}/{file.name}")
                 continue
             paths.append(f"{name}/{file.name}")
             labels.append(label)
-    return paths, labels, classes
+    if not paths:
+        raise BenchError(f"image folder {root}: no image files ({', '.join(IMAGE_SUFFIXES)})")
+    return paths, labels, classes, skipped
 
 
 def split_lists(folder: Path) -> tuple[set[str], set[str]] | None:
@@ -96,7 +125,7 @@ def load_image_set(
     seed: int = 0,
 ) -> ImageSet:
     """Scan `root` and split it: `provided` lists when present (else seeded), or `seeded`."""
-    paths, labels, classes = scan_folder(root, include_background)
+    paths, labels, classes, skipped = _scan(root, include_background)
     label_array = np.asarray(labels, dtype=np.int64)
     lists = split_lists(root) if split == "provided" else None
     if lists is not None:
@@ -108,13 +137,17 @@ def load_image_set(
             log.warning(
                 "%d images are in neither split list; they are left out", int((~listed).sum())
             )
-        image_set = ImageSet(root, tuple(paths), label_array, tuple(classes), is_train, how)
+        image_set = ImageSet(
+            root, tuple(paths), label_array, tuple(classes), is_train, how, tuple(skipped)
+        )
         return image_set.subset(listed)
+    if split == "provided":
+        log.info("%s has no train.txt/test.txt beside it: using a seeded split", root)
     if split not in ("provided", "seeded"):
         raise BenchError(f"unknown split {split!r}: expected 'provided' or 'seeded'")
     is_train = seeded_split(label_array, test_fraction, seed)
     how = f"seeded stratified (test fraction {test_fraction:.3f}, seed {seed})"
-    return ImageSet(root, tuple(paths), label_array, tuple(classes), is_train, how)
+    return ImageSet(root, tuple(paths), label_array, tuple(classes), is_train, how, tuple(skipped))
 
 
 def decode_rgb(path: Path, target: int) -> Image.Image | None:
@@ -132,3 +165,10 @@ def decode_rgb(path: Path, target: int) -> Image.Image | None:
     except (OSError, ValueError, Image.DecompressionBombError, SyntaxError) as exc:
         log.warning("cannot decode %s: %s", path, exc)
         return None
+
+
+def undecodable(image_set: ImageSet, threads: int = 4) -> list[str]:
+    """The paths (relative to the root) of the images Pillow cannot decode, each logged."""
+    with ThreadPoolExecutor(threads) as pool:
+        decoded = pool.map(lambda p: decode_rgb(image_set.root / p, 64) is None, image_set.paths)
+        return [p for p, bad in zip(image_set.paths, decoded, strict=True) if bad]

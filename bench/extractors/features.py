@@ -17,7 +17,12 @@ import numpy as np
 from bench import paths
 from bench.corpora.cache import cache_path, cached_npy, fingerprint, load_npy
 from bench.corpora.corpus import Corpus, normalize_rows
-from bench.corpora.download import CALTECH101_MD5, CALTECH101_URL, ensure_caltech101
+from bench.corpora.download import (
+    CALTECH101_FOLDER,
+    CALTECH101_MD5,
+    CALTECH101_URL,
+    ensure_caltech101,
+)
 from bench.corpora.images import ImageSet, load_image_set
 from bench.errors import BenchError
 from bench.extractors.export import export_onnx, model_fingerprint
@@ -29,6 +34,9 @@ log = logging.getLogger(__name__)
 CALTECH_CANDIDATES = (paths.PROJECT_ROOT.parent / "shared" / "caltech101",)
 SPEC_KEYS = {
     "root",
+    "checksum",
+    "threads",
+    "decode_threads",
     "model",
     "weights",
     "weights_file",
@@ -55,23 +63,37 @@ class Features:
     spec: ExtractorSpec
     model_key: str
     export: dict[str, Any]
+    failed: tuple[str, ...] = ()  # images (relative paths) that could not be decoded
 
 
 def image_root(spec: dict[str, Any]) -> Path:
-    if spec.get("dataset", "caltech101") == "caltech101" and "root" not in spec:
+    """The image folder a dataset spec names: `root:`, else Caltech101 (found or downloaded).
+
+    A `root:` holding a 101_ObjectCategories folder means that folder (so both the set's
+    folder and the category folder itself work); relative roots are taken from the project.
+    """
+    if "root" not in spec:
+        if spec.get("dataset", "caltech101") != "caltech101":
+            raise BenchError(
+                f"image dataset {spec.get('dataset')!r}: expected `dataset: caltech101` or "
+                "a `root:` folder with one sub-folder per class"
+            )
         return ensure_caltech101(
             list(CALTECH_CANDIDATES),
             paths.cache_dir() / "caltech101",
             spec.get("url", CALTECH101_URL),
-            spec.get("md5", CALTECH101_MD5),
+            spec.get("checksum", spec.get("md5", CALTECH101_MD5)),
         )
     root = Path(spec["root"]).expanduser()
     root = root if root.is_absolute() else paths.PROJECT_ROOT / root
-    return (
-        ensure_caltech101([root], paths.cache_dir() / "caltech101")
-        if (root / "101_ObjectCategories").is_dir()
-        else root
-    )
+    if (root / CALTECH101_FOLDER).is_dir():
+        return root / CALTECH101_FOLDER
+    if not root.is_dir():
+        raise BenchError(
+            f"image folder not found: {root} (from `root:`); expected a folder with one "
+            "sub-folder per class"
+        )
+    return root
 
 
 def limit_per_class(image_set: ImageSet, per_class: int | None) -> ImageSet:
@@ -95,21 +117,37 @@ def extractor_spec(spec: dict[str, Any]) -> ExtractorSpec:
 
 
 def extract_features(
-    image_set: ImageSet, spec: ExtractorSpec, batch_size: int = 32, weights_file: Path | None = None
+    image_set: ImageSet,
+    spec: ExtractorSpec,
+    batch_size: int = 32,
+    weights_file: Path | None = None,
+    threads: int | None = None,
+    decode_threads: int | None = None,
 ) -> Features:
-    """Export (cached), then extract features of every image (cached); bad images dropped."""
-    files = [image_set.root / p for p in image_set.paths]
-    sample = np.stack(
-        [t for t in (load_and_preprocess(f, spec) for f in files[:8]) if t is not None]
-    )
+    """Export (cached), then extract features of every image (cached); bad images dropped.
+
+    Features are cached by (model fingerprint, image folder, image list) as .npy; images
+    that cannot be decoded are logged by path and listed in `Features.failed`.
+    """
+    files = image_set.files
+
+    def sample() -> np.ndarray:
+        tensors = (load_and_preprocess(f, spec) for f in files[:32])
+        good = [t for t in tensors if t is not None][:8]
+        if not good:
+            raise BenchError(f"none of the first images of {image_set.root} can be decoded")
+        return np.stack(good)
+
     onnx_path, export = export_onnx(spec, sample, weights_file)
     model_key = model_fingerprint(spec, weights_file)
     key = fingerprint("features", model_key, str(image_set.root), image_set.paths)
     kept_path = cache_path("features", f"{key}-kept", ".npy")
     vectors_path = cache_path("features", f"{key}-vectors", ".npy")
     if not (kept_path.exists() and vectors_path.exists()):
-        extractor = OnnxExtractor(onnx_path, spec)
-        vectors, kept, times = extractor.extract(files, batch_size)
+        extractor = OnnxExtractor(onnx_path, spec, threads)
+        vectors, kept, times = extractor.extract(files, batch_size, decode_threads)
+        if len(kept) == 0:
+            raise BenchError(f"no image of {image_set.root} could be decoded")
         log.info(
             "%s: %d images in %.1f s (%.1f images/s); %d could not be decoded",
             spec.name,
@@ -123,8 +161,15 @@ def extract_features(
             vectors_path, vectors.shape, np.float32, lambda out: out.__setitem__(..., vectors)
         )
     kept = np.asarray(load_npy(kept_path))
+    failed = np.ones(len(image_set.paths), dtype=bool)
+    failed[kept] = False
     return Features(
-        image_set.subset(kept), np.asarray(load_npy(vectors_path)), spec, model_key, export
+        image_set.subset(kept),
+        load_npy(vectors_path),
+        spec,
+        model_key,
+        export,
+        tuple(np.asarray(image_set.paths, dtype=object)[failed]),
     )
 
 
@@ -164,7 +209,12 @@ def image_corpus_from_spec(name: str, spec: dict[str, Any]) -> Corpus:
     )
     weights_file = Path(spec["weights_file"]) if spec.get("weights_file") else None
     features = extract_features(
-        image_set, extractor_spec(spec), int(spec.get("batch_size", 32)), weights_file
+        image_set,
+        extractor_spec(spec),
+        int(spec.get("batch_size", 32)),
+        weights_file,
+        spec.get("threads"),
+        spec.get("decode_threads"),
     )
     kept = features.image_set
     train, queries = features.vectors[kept.is_train], features.vectors[~kept.is_train]
@@ -172,9 +222,12 @@ def image_corpus_from_spec(name: str, spec: dict[str, Any]) -> Corpus:
         "kind": "images",
         "model": features.spec.name,
         "weights": features.spec.weights,
+        "weights_random": features.spec.flagged_random,
         "split": kept.split,
         "classes": list(kept.classes),
         "export": features.export,
+        "failed_images": list(features.failed),
+        "skipped_files": list(kept.skipped),
     }
     if spec.get("pca"):
         mean, components, explained = fit_pca(train, int(spec["pca"]))
@@ -185,8 +238,13 @@ def image_corpus_from_spec(name: str, spec: dict[str, Any]) -> Corpus:
         train=normalize_rows(train),
         queries=normalize_rows(queries),
         metric="angular",
-        fingerprint=fingerprint(
-            "image-corpus", features.model_key, kept.paths, spec.get("pca"), kept.split
+        fingerprint=fingerprint(  # not the root folder: the same set anywhere matches
+            "image-corpus",
+            features.model_key,
+            kept.paths,
+            kept.labels.tolist(),
+            kept.is_train.tolist(),
+            spec.get("pca"),
         ),
         train_labels=kept.labels[kept.is_train],
         query_labels=kept.labels[~kept.is_train],
@@ -197,3 +255,45 @@ def image_corpus_from_spec(name: str, spec: dict[str, Any]) -> Corpus:
             "root": str(kept.root),
         },
     )
+
+
+def image_corpus(
+    root: str | Path | None = None,
+    model: str = "efficientnet-lite0",
+    split: str = "provided",
+    *,
+    name: str | None = None,
+    include_background: bool = False,
+    seed: int = 0,
+    per_class: int | None = None,
+    pca: int | None = None,
+    weights: str | None = None,
+    weights_file: str | Path | None = None,
+    batch_size: int = 32,
+    threads: int | None = None,
+) -> Corpus:
+    """An image folder (or Caltech101 when `root` is None) through `model`, as a Corpus.
+
+    train = features of the train split, queries = features of the test split, labels =
+    class indices, metric angular (rows L2-normalised); `info` has the class names, image
+    paths, the split used, the export record (parity with torch) and any bad images.
+    """
+    spec: dict[str, Any] = {
+        "model": model,
+        "split": split,
+        "include_background": include_background,
+        "seed": seed,
+        "batch_size": batch_size,
+    }
+    if root is not None:
+        spec["root"] = str(root)
+    optional = {
+        "per_class": per_class,
+        "pca": pca,
+        "weights": weights,
+        "weights_file": str(weights_file) if weights_file else None,
+        "threads": threads,
+    }
+    spec.update({key: value for key, value in optional.items() if value is not None})
+    label = Path(root).name if root is not None else "caltech101"
+    return image_corpus_from_spec(name or f"{label}-{model}", spec)

@@ -1,82 +1,156 @@
 """Batched onnxruntime inference over image files, decoding in a thread pool.
 
 Decoding and preprocessing (Pillow releases the GIL) run in a pool of threads ahead of
-inference, so that the CPU-bound model is not starved; per-stage times are kept.
+inference, so that the CPU-bound model is not starved; at most `prefetch` images are in
+flight, so memory stays bounded however slow the model is. Per-stage times are kept,
+including how long inference sat waiting for decoded images (`wait_s`: near zero means
+decoding kept up). Needs onnxruntime and Pillow only, never torch.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
-from bench.extractors.preprocess import load_and_preprocess
+from bench.extractors.preprocess import decode, preprocess
 from bench.extractors.zoo import ExtractorSpec
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass
 class StageTimes:
     images: int = 0
-    decode_s: float = 0.0  # decode + preprocess, summed over worker threads
+    decode_s: float = 0.0  # summed over the decode threads
+    preprocess_s: float = 0.0  # summed over the decode threads
     inference_s: float = 0.0
+    wait_s: float = 0.0  # inference waiting for the decode pool
     wall_s: float = 0.0
     failed: list[str] = field(default_factory=list)
 
+    def as_dict(self) -> dict[str, float | int]:
+        return {
+            "images": self.images,
+            "failed_images": len(self.failed),
+            "decode_busy_s": self.decode_s,
+            "preprocess_busy_s": self.preprocess_s,
+            "inference_busy_s": self.inference_s,
+            "inference_wait_s": self.wait_s,
+            "wall_s": self.wall_s,
+        }
+
+
+def ordered_map(
+    work: Callable[[T], R], items: Sequence[T], threads: int, prefetch: int
+) -> Iterator[R]:
+    """`work` over `items` in a thread pool, results in order, at most `prefetch` in flight.
+
+    (ThreadPoolExecutor.map submits everything at once, so its results pile up in memory
+    when the consumer is slower than the pool.)
+    """
+    with ThreadPoolExecutor(max(1, threads)) as pool:
+        pending: deque[Future[R]] = deque()
+        upcoming = iter(items)
+        for item in upcoming:
+            pending.append(pool.submit(work, item))
+            if len(pending) >= prefetch:
+                break
+        while pending:
+            result = pending.popleft().result()
+            nxt = next(upcoming, None)
+            if nxt is not None:
+                pending.append(pool.submit(work, nxt))
+            yield result
+
+
+@dataclass(frozen=True)
+class Decoded:
+    tensor: np.ndarray | None
+    decode_s: float
+    preprocess_s: float
+
+
+def decode_and_preprocess(path: Path, spec: ExtractorSpec) -> Decoded:
+    start = time.perf_counter()
+    image = decode(path, spec)
+    decoded = time.perf_counter()
+    tensor = None if image is None else preprocess(image, spec)
+    return Decoded(tensor, decoded - start, time.perf_counter() - decoded)
+
+
+def decoded_batches(
+    paths: Sequence[Path],
+    spec: ExtractorSpec,
+    batch_size: int,
+    threads: int,
+    times: StageTimes,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(batch [b, 3, s, s], indices into `paths` of its images), in order; bad files skipped.
+
+    The time spent waiting here for the pool is added to `times.wait_s`.
+    """
+    prefetch = 2 * batch_size + 2 * threads
+    results = ordered_map(lambda p: decode_and_preprocess(p, spec), paths, threads, prefetch)
+    tensors: list[np.ndarray] = []
+    indices: list[int] = []
+    for index in range(len(paths)):
+        waited = time.perf_counter()
+        item = next(results)
+        times.wait_s += time.perf_counter() - waited
+        times.decode_s += item.decode_s
+        times.preprocess_s += item.preprocess_s
+        if item.tensor is None:
+            times.failed.append(str(paths[index]))
+        else:
+            tensors.append(item.tensor)
+            indices.append(index)
+        if len(tensors) == batch_size or (index == len(paths) - 1 and tensors):
+            yield np.stack(tensors), np.asarray(indices, dtype=np.int64)
+            tensors, indices = [], []
+
 
 class OnnxExtractor:
+    """An onnxruntime session over an exported extractor: features of image files."""
+
     def __init__(self, onnx_path: Path, spec: ExtractorSpec, threads: int | None = None) -> None:
         import onnxruntime as ort
 
         self.spec = spec
+        self.threads = threads or os.cpu_count() or 1
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(
             str(onnx_path), options, providers=["CPUExecutionProvider"]
         )
         self.input_name = self.session.get_inputs()[0].name
 
     def infer(self, batch: np.ndarray) -> np.ndarray:
-        return self.session.run(None, {self.input_name: batch})[0]
-
-    def _decode(self, path: Path) -> tuple[np.ndarray | None, float]:
-        start = time.perf_counter()
-        tensor = load_and_preprocess(path, self.spec)
-        return tensor, time.perf_counter() - start
-
-    def _batches(
-        self, paths: Sequence[Path], batch_size: int, decode_threads: int, times: StageTimes
-    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """(batch tensor, indices of the decoded images) in order; the pool runs ahead."""
-        with ThreadPoolExecutor(decode_threads) as pool:
-            decoded = pool.map(self._decode, paths)
-            tensors: list[np.ndarray] = []
-            indices: list[int] = []
-            for index, (tensor, seconds) in enumerate(decoded):
-                times.decode_s += seconds
-                if tensor is None:
-                    times.failed.append(str(paths[index]))
-                else:
-                    tensors.append(tensor)
-                    indices.append(index)
-                if len(tensors) == batch_size or (index == len(paths) - 1 and tensors):
-                    yield np.stack(tensors), np.asarray(indices)
-                    tensors, indices = [], []
+        batch = np.ascontiguousarray(batch, dtype=np.float32)
+        return self.session.run(None, {self.input_name: batch})[0].astype(np.float32, copy=False)
 
     def extract(
         self, paths: Sequence[Path], batch_size: int = 32, decode_threads: int | None = None
     ) -> tuple[np.ndarray, np.ndarray, StageTimes]:
-        """Features [n_ok, dim] (float32), the indices of the images that decoded, and times."""
+        """Features [n_ok, dim] (float32), the indices of the images that decoded, and times.
+
+        Images that cannot be decoded are left out and listed in `times.failed`.
+        """
         times = StageTimes(images=len(paths))
         threads = decode_threads or os.cpu_count() or 1
         features, kept = [], []
         start = time.perf_counter()
-        for batch, indices in self._batches(paths, batch_size, threads, times):
+        for batch, indices in decoded_batches(paths, self.spec, batch_size, threads, times):
             infer_start = time.perf_counter()
             features.append(self.infer(batch))
             times.inference_s += time.perf_counter() - infer_start
@@ -84,4 +158,4 @@ class OnnxExtractor:
         times.wall_s = time.perf_counter() - start
         if not features:
             return np.empty((0, 0), np.float32), np.empty(0, np.int64), times
-        return (np.concatenate(features).astype(np.float32), np.concatenate(kept), times)
+        return np.concatenate(features), np.concatenate(kept), times

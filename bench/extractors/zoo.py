@@ -20,7 +20,7 @@ class ExtractorSpec:
     resize: int  # shorter side before the centre crop
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
-    weights: str  # imagenet, random, finetuned:<...>, or the path of a user .onnx
+    weights: str  # imagenet, random (throughput only), finetuned:<key>, or a user .onnx path
     arch: str = ""  # architecture name inside the family
     extra: dict = field(default_factory=dict)
 
@@ -31,6 +31,7 @@ class ExtractorSpec:
 
 TF_LITE_NORM = ((127.0, 127.0, 127.0), (128.0, 128.0, 128.0))  # TensorFlow's Lite models
 IMAGENET_NORM = ((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))
+INCEPTION_NORM = ((127.5, 127.5, 127.5), (127.5, 127.5, 127.5))  # [-1, 1], as Google trained
 
 
 def _lite(level: int, size: int) -> ExtractorSpec:
@@ -45,10 +46,10 @@ def _lite(level: int, size: int) -> ExtractorSpec:
     )
 
 
-def _torchvision(name: str, arch: str, size: int = 224, resize: int = 256) -> ExtractorSpec:
-    return ExtractorSpec(
-        name, "torchvision", size, resize, *IMAGENET_NORM, weights="imagenet", arch=arch
-    )
+def _torchvision(
+    name: str, arch: str, size: int = 224, resize: int = 256, norm: tuple = IMAGENET_NORM
+) -> ExtractorSpec:
+    return ExtractorSpec(name, "torchvision", size, resize, *norm, weights="imagenet", arch=arch)
 
 
 ZOO: dict[str, ExtractorSpec] = {
@@ -61,7 +62,7 @@ ZOO: dict[str, ExtractorSpec] = {
         _torchvision("vgg16", "vgg16"),
         _torchvision("vgg19", "vgg19"),
         _torchvision("mobilenet", "mobilenet_v2"),
-        _torchvision("inceptionv3", "inception_v3", size=299, resize=342),
+        _torchvision("inceptionv3", "inception_v3", 299, 342, INCEPTION_NORM),
     )
 }
 
@@ -101,4 +102,9 @@ def get_spec(
     spec = ZOO[name]
     if weights is None:
         return spec
+    if weights not in ("imagenet", "random") and not weights.startswith("finetuned:"):
+        raise BenchError(
+            f"extractor {name!r}: unknown weights {weights!r}: expected imagenet, random "
+            "(throughput only) or finetuned:<key>; give your own file with `weights_file:`"
+        )
     return ExtractorSpec(**{**spec.__dict__, "weights": weights})
