@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h")
 POINT_KEYS = ["corpus", "algorithm", "build_params", "query_params", "mode", "threads"]
 
 
@@ -44,14 +45,16 @@ def plot_pareto(frame: pd.DataFrame, out_dir: Path, mode: str = "single") -> lis
     sns.set_theme(style="whitegrid")
     for corpus, group in points.groupby("corpus"):
         algorithms = sorted(group["algorithm"].unique())
-        palette = dict(zip(algorithms, sns.color_palette("husl", len(algorithms)), strict=True))
-        fig, ax = plt.subplots(figsize=(9, 6))
-        for algorithm in algorithms:
+        colours = sns.color_palette("tab20", 20)
+        fig, ax = plt.subplots(figsize=(10, 6.5))
+        for i, algorithm in enumerate(algorithms):
             mine = group[group["algorithm"] == algorithm]
             front = pareto_front(mine)
-            color = palette[algorithm]
-            ax.scatter(mine["recall"], mine["qps"], color=color, alpha=0.25, s=12)
-            ax.plot(front["recall"], front["qps"], marker="o", ms=4, color=color, label=algorithm)
+            color, marker = colours[i % 20], MARKERS[i % len(MARKERS)]
+            ax.scatter(mine["recall"], mine["qps"], color=color, alpha=0.25, s=12, marker=marker)
+            ax.plot(
+                front["recall"], front["qps"], marker=marker, ms=5, color=color, label=algorithm
+            )
         ax.set_yscale("log")
         ax.set_xlabel("recall@k")
         ax.set_ylabel(f"queries per second ({mode} mode, median of repetitions, log)")
