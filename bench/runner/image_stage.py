@@ -153,6 +153,11 @@ def run_image_stage(config: dict[str, Any], run_dir: Path) -> None:
             frame[(frame["stage"] == "inference") & (frame["threads"] == frame["threads"].max())],
             plots_dir / "extractor-throughput.png",
         )
+    if config.get("finetune") is not None and not (run_dir / "finetune.csv").exists():
+        from bench.extractors.finetune import FinetuneSettings
+        from bench.runner.finetune_stage import run_finetune
+
+        run_finetune(FinetuneSettings(**config["finetune"]), run_dir, config)
 
 
 def _onnx(spec: Any, sample: list[Path]) -> tuple[Path, dict[str, Any]]:
