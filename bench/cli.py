@@ -95,6 +95,11 @@ def run(
     if algorithms:
         suite = replace(suite, algorithms=tuple(a.strip() for a in algorithms.split(",")))
     run_dir = (results_root or paths.results_dir()) / (run_name or suite.name)
+    if suite.images:  # the image study first: it produces the feature corpora the jobs use
+        from bench.images.stage import run_image_stage
+
+        run_dir.mkdir(parents=True, exist_ok=True)
+        run_image_stage(suite.images, run_dir)
     statuses = run_suite(suite, run_dir, executor=chosen, retry_failed=retry_failed)
     console.print(f"jobs: {dict(statuses)}")
     console.print(f"results: {run_dir / 'results.csv'}")
@@ -278,8 +283,8 @@ def finetune(
     run_name: str,
 ) -> None:
     """Fine-tune an extractor on the train split; P@k and mAP@10 before/after on the test split."""
-    from bench.extractors.finetune import FinetuneSettings
-    from bench.runner.finetune_stage import run_finetune
+    from bench.images.finetune import FinetuneSettings
+    from bench.images.finetune_stage import run_finetune
 
     settings = FinetuneSettings(
         model=model, epochs=epochs, trainable_blocks=trainable_blocks, learning_rate=learning_rate

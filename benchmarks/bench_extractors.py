@@ -12,12 +12,12 @@ import argparse
 
 import numpy as np
 
-from bench.corpora.images import load_image_set
 from bench.extractors.export import export_onnx
-from bench.extractors.features import image_root
 from bench.extractors.preprocess import load_and_preprocess
 from bench.extractors.throughput import measure
 from bench.extractors.zoo import get_spec
+from bench.images.caltech import image_root
+from bench.images.folders import load_image_set
 
 MODELS = ("efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2")
 

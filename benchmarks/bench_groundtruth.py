@@ -98,7 +98,7 @@ def measure(task: dict[str, Any]) -> dict[str, Any]:
     queries = np.ascontiguousarray(corpus.queries)
     with AnonPeak() as anon:
         if task["method"] == "ours":
-            from bench.corpora.groundtruth import exact_knn
+            from bench.groundtruth.exact import exact_knn
 
             cpu, start = time.process_time(), time.perf_counter()
             truth = exact_knn(corpus.train, queries, k, corpus.metric, threads=threads)

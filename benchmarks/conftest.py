@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from bench.corpora.corpus import Corpus
-from bench.corpora.groundtruth import ground_truth
 from bench.corpora.synthetic import SyntheticSpec, synthetic_corpus
+from bench.groundtruth.exact import ground_truth
 
 K = 10
 SPEC = SyntheticSpec(

@@ -7,7 +7,7 @@ import pytest
 
 from bench.backends.registry import algorithms
 from bench.corpora.corpus import normalize_rows
-from bench.corpora.groundtruth import exact_knn
+from bench.groundtruth.exact import exact_knn
 from bench.metrics.recall import recall_per_query
 
 PROJECT_ALGORITHMS = sorted(algorithms())

@@ -111,8 +111,9 @@ def test_cli_runs_on_a_scheduler_address(bench_env: Path) -> None:
 def test_ground_truth_on_the_cluster_equals_the_local_one(bench_env: Path) -> None:
     import numpy as np
 
-    from bench.corpora.groundtruth import exact_knn, groundtruth_paths
     from bench.corpora.registry import dataset_spec, load_corpus
+    from bench.groundtruth.cache import groundtruth_paths
+    from bench.groundtruth.exact import exact_knn
     from bench.runner.dask_executor import DaskExecutor
 
     corpus = load_corpus("tiny-angular")

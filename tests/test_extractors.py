@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from bench.corpora.registry import corpus_from_spec
-from bench.corpora.synthetic_images import KINDS, write_image_folder
 from bench.errors import BenchError
 from bench.extractors.zoo import get_spec
+from bench.images.synthetic import KINDS, write_image_folder
 
 torch = pytest.importorskip("torch", reason="torch (the `torch` extra) exports the models")
 
@@ -58,14 +58,14 @@ def test_lite0_onnx_matches_torch_and_gives_a_labelled_corpus(shapes: Path) -> N
 
 def test_cached_export_runs_without_torch(shapes: Path) -> None:
     """onnxruntime inference of an exported model needs no torch (nor any torch package)."""
-    from bench.extractors.features import image_corpus
+    from bench.images.features import image_corpus
 
     with_torch = image_corpus(shapes, split="seeded", seed=1)
     script = (
         "import sys, json, numpy as np\n"
         "for name in ('torch', 'efficientnet_lite_pytorch', 'torchvision'):\n"
         "    sys.modules[name] = None  # importing them now fails\n"
-        "from bench.extractors.features import image_corpus\n"
+        "from bench.images.features import image_corpus\n"
         f"c = image_corpus({str(shapes)!r}, split='seeded', seed=1)\n"
         "np.save(sys.argv[1], np.asarray(c.train))\n"
         "print(json.dumps(c.info['export']))\n"
@@ -84,7 +84,7 @@ def test_cached_export_runs_without_torch(shapes: Path) -> None:
 
 
 def test_a_user_onnx_with_its_preprocessing(shapes: Path) -> None:
-    from bench.extractors.features import image_corpus
+    from bench.images.features import image_corpus
 
     zoo = image_corpus(shapes, split="seeded", seed=1)
     onnx_file = (
@@ -219,8 +219,8 @@ def test_lite_weights_are_real_imagenet_weights() -> None:
 def test_finetune_trains_exports_and_scores_on_the_test_split(shapes: Path, tmp_path: Path) -> None:
     import pandas as pd
 
-    from bench.extractors.finetune import FinetuneSettings
-    from bench.runner.finetune_stage import run_finetune
+    from bench.images.finetune import FinetuneSettings
+    from bench.images.finetune_stage import run_finetune
 
     settings = FinetuneSettings(epochs=2, trainable_blocks=1, batch_size=8)
     outcome = run_finetune(settings, tmp_path / "run", {"root": str(shapes)})

@@ -13,11 +13,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from bench import paths
 from bench.corpora.corpus import normalize_rows
-from bench.corpora.files import (
-    check_ground_truth_sample,
-    load_file_corpus,
-    write_example,
-)
+from bench.corpora.files import load_file_corpus
 from bench.corpora.formats import (
     content_fingerprint,
     open_vectors,
@@ -29,9 +25,11 @@ from bench.corpora.formats import (
     write_bin_ground_truth,
     write_vectors,
 )
-from bench.corpora.groundtruth import exact_knn
 from bench.corpora.registry import corpus_from_spec
 from bench.errors import BenchError
+from bench.groundtruth.exact import exact_knn
+from bench.groundtruth.example import write_example
+from bench.groundtruth.file_truth import check_ground_truth_sample
 
 FORMAT_DTYPES = {
     "fvecs": np.float32,
@@ -360,8 +358,8 @@ def test_registry_adopts_a_correct_file_ground_truth_and_refuses_a_wrong_one(
     import yaml
 
     from bench.corpora.formats import write_ann_hdf5
-    from bench.corpora.groundtruth import exact_knn, ground_truth
     from bench.corpora.registry import load_corpus
+    from bench.groundtruth.cache import ground_truth
 
     rng = np.random.default_rng(9)
     train = rng.standard_normal((1500, 12)).astype(np.float32)
@@ -374,7 +372,7 @@ def test_registry_adopts_a_correct_file_ground_truth_and_refuses_a_wrong_one(
     for name, path in (("good", good), ("bad", bad)):
         (datasets / f"{name}.yaml").write_text(yaml.safe_dump({"kind": "file", "path": str(path)}))
     corpus = load_corpus("good")
-    from bench.corpora.groundtruth import groundtruth_paths
+    from bench.groundtruth.exact import groundtruth_paths
 
     record = groundtruth_paths(corpus.fingerprint, 100)[2].read_text()
     assert str(good) in record, "the file's own neighbours were adopted, not recomputed"

@@ -5,8 +5,9 @@ import pytest
 from sklearn.neighbors import NearestNeighbors
 
 from bench.corpora.corpus import normalize_rows
-from bench.corpora.groundtruth import exact_knn, ground_truth
 from bench.errors import BenchError
+from bench.groundtruth.cache import ground_truth
+from bench.groundtruth.exact import exact_knn
 
 
 @pytest.mark.parametrize("metric", ["euclidean", "angular"])

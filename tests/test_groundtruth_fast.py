@@ -9,12 +9,9 @@ import numpy as np
 import pytest
 
 from bench.corpora.corpus import normalize_rows
-from bench.corpora.groundtruth import (
-    GROUNDTRUTH_COLUMNS,
-    exact_knn,
-    ground_truth,
-    write_groundtruth_csv,
-)
+from bench.groundtruth.cache import ground_truth
+from bench.groundtruth.exact import exact_knn
+from bench.results.rundir import GROUNDTRUTH_COLUMNS, write_groundtruth_csv
 
 
 def brute_force(

@@ -13,17 +13,18 @@ import pytest
 from PIL import Image
 
 from bench.corpora.download import (
-    ensure_caltech101,
     fetch,
     file_digest,
     parse_checksum,
     unpack,
 )
-from bench.corpora.images import decode_rgb, load_image_set, scan_folder, undecodable
-from bench.corpora.synthetic_images import KINDS, synthetic_jpeg, write_image_folder
 from bench.errors import BenchError
+from bench.extractors.decode import decode_rgb
 from bench.extractors.preprocess import load_and_preprocess
 from bench.extractors.zoo import get_spec
+from bench.images.caltech import ensure_caltech101
+from bench.images.folders import load_image_set, scan_folder, undecodable
+from bench.images.synthetic import KINDS, synthetic_jpeg, write_image_folder
 
 CALTECH = Path(__file__).resolve().parents[2] / "shared" / "caltech101"
 

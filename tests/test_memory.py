@@ -36,7 +36,7 @@ def rss_anon():
 
 
 import numpy as np  # noqa: E402
-from bench.corpora.groundtruth import ground_truth  # noqa: E402
+from bench.groundtruth.cache import ground_truth  # noqa: E402
 from bench.corpora.registry import corpus_from_spec  # noqa: E402
 
 peaks = {}

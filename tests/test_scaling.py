@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 import yaml
 
-from bench.corpora.groundtruth import write_groundtruth_csv
 from bench.corpora.registry import corpus_from_spec, dataset_spec
 from bench.report.scaling import (
     FIT_COLUMNS,
@@ -21,6 +20,7 @@ from bench.report.scaling import (
     plot_scaling,
     scaling_points,
 )
+from bench.results.rundir import write_groundtruth_csv
 from bench.results.store import read_results
 from bench.runner.run import run_suite
 from bench.runner.suite import Suite

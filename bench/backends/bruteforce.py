@@ -6,7 +6,7 @@ import numpy as np
 
 from bench.backends.base import Backend
 from bench.corpora.distances import pairwise_block
-from bench.corpora.groundtruth import exact_knn, squared_norms
+from bench.groundtruth.exact import exact_knn, squared_norms
 
 
 class BruteForce(Backend):

@@ -19,7 +19,7 @@ from typing import Any
 
 from bench import paths
 from bench.backends.base import Backend
-from bench.corpora.registry import read_yaml
+from bench.config import read_yaml
 from bench.errors import BackendUnavailable, BenchError
 
 Params = dict[str, Any]

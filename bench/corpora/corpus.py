@@ -13,6 +13,19 @@ METRICS = ("euclidean", "angular", "inner_product")
 
 
 @dataclass(frozen=True)
+class FileGroundTruth:
+    """Neighbours shipped with a file corpus, nearest first, for the corpus' queries."""
+
+    ids: np.ndarray  # int64 [n_queries, k]
+    distances: np.ndarray | None  # float32 [n_queries, k], None when the file has only ids
+    source: str  # the file it came from
+
+    @property
+    def k(self) -> int:
+        return int(self.ids.shape[1])
+
+
+@dataclass(frozen=True)
 class Corpus:
     """Vectors to index and held-out queries.
 
@@ -29,6 +42,7 @@ class Corpus:
     train_labels: np.ndarray | None = None
     query_labels: np.ndarray | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    shipped_truth: FileGroundTruth | None = None  # neighbours the source file came with
 
     def __post_init__(self) -> None:
         check_metric(self.metric)

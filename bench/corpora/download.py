@@ -1,4 +1,4 @@
-"""Download and unpack the Caltech101 archive (or any archive) with a checksum check.
+"""Download and unpack an archive (or fetch one file) with a checksum check.
 
 Used only when the network allows; tests point it at a local archive through a file:// URL
 or a plain path. Checksums are written `md5:<hex>` or `sha256:<hex>` (a bare hex string is
@@ -18,17 +18,11 @@ import zipfile
 from pathlib import Path
 from typing import BinaryIO
 
-from bench.corpora.cache import atomic_path
 from bench.errors import BenchError
+from bench.storage import atomic_path
 
 log = logging.getLogger(__name__)
 
-# The official archive on CaltechDATA (doi:10.22002/D1.20086): caltech-101.zip wraps
-# 101_ObjectCategories.tar.gz and Annotations.tar. The old 101_ObjectCategories.tar.gz
-# (md5 b224c7392d521a49829488ab0f1120d9) works too, given as `url:` and `checksum:`.
-CALTECH101_URL = "https://data.caltech.edu/records/mzrjq-6wc02/files/caltech-101.zip?download=1"
-CALTECH101_MD5 = "md5:3138e1922a9193bfa496528edbbc45d0"
-CALTECH101_FOLDER = "101_ObjectCategories"
 COMPLETE_MARKER = ".unpacked"
 
 
@@ -111,16 +105,6 @@ def unpack(archive: Path, dest: Path) -> None:
         inner.unlink()
 
 
-def find_image_root(folder: Path, name: str = CALTECH101_FOLDER) -> Path | None:
-    """The shallowest folder called `name` under `folder` (or `folder` itself)."""
-    if folder.name == name and folder.is_dir():
-        return folder
-    if not folder.is_dir():
-        return None
-    matches_ = sorted(folder.rglob(name), key=lambda p: (len(p.parts), str(p)))
-    return next((m for m in matches_ if m.is_dir()), None)
-
-
 def download_and_unpack(url: str, checksum: str, cache: Path) -> Path:
     """Fetch the archive into `cache`, unpack it into `cache/unpacked`, return that folder.
 
@@ -139,36 +123,3 @@ def download_and_unpack(url: str, checksum: str, cache: Path) -> Path:
     shutil.rmtree(unpacked, ignore_errors=True)
     staging.rename(unpacked)
     return unpacked
-
-
-def ensure_caltech101(
-    candidates: list[Path],
-    cache: Path,
-    url: str = CALTECH101_URL,
-    checksum: str = CALTECH101_MD5,
-) -> Path:
-    """The 101_ObjectCategories folder: in the first candidate that has it, else downloaded.
-
-    Raises BenchError naming every place looked in, and how to provide the set, when it is
-    nowhere and the download fails (no network, bad checksum).
-    """
-    for candidate in candidates:
-        if (root := find_image_root(candidate)) is not None:
-            return root
-    unpacked = cache / "unpacked"
-    if (unpacked / COMPLETE_MARKER).exists() and (root := find_image_root(unpacked)):
-        return root
-    try:
-        unpacked = download_and_unpack(url, checksum, cache)
-    except BenchError as exc:
-        looked = ", ".join(str(c) for c in [*candidates, unpacked])
-        raise BenchError(
-            f"Caltech101 not found (looked in {looked}) and the download failed: {exc}. "
-            f"Put the set in one of those folders ({CALTECH101_FOLDER}/<class>/*.jpg, with "
-            "train.txt/test.txt beside it if you have them), set `root:` in the dataset YAML, "
-            f"or place the official archive at {cache / 'caltech-101.zip'}"
-        ) from exc
-    root = find_image_root(unpacked)
-    if root is None:
-        raise BenchError(f"the archive from {url} did not contain a {CALTECH101_FOLDER} folder")
-    return root

@@ -25,16 +25,14 @@ under the cache, keyed by the file's content fingerprint.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from bench import paths
-from bench.corpora.cache import cache_path, fingerprint
-from bench.corpora.corpus import Corpus, check_metric
-from bench.corpora.distances import exact_distances
+from bench.corpora.corpus import Corpus, FileGroundTruth, check_metric
 from bench.corpora.formats import (
     FORMATS,
     VectorSource,
@@ -45,9 +43,8 @@ from bench.corpora.formats import (
     read_ground_truth,
     to_float32_npy,
 )
-from bench.corpora.groundtruth import exact_knn
 from bench.errors import BenchError
-from bench.metrics.recall import tie_threshold
+from bench.storage import cache_path, fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -57,20 +54,6 @@ SPLIT_KEYS = frozenset(
     {"format", "train", "queries", "ground_truth", "metric", "limit", "query_limit"}
 )
 IGNORED_KEYS = frozenset({"kind", "description"})
-EXAMPLE_PATH = "datasets/cache/example/example-2k-32-euclidean.hdf5"
-
-
-@dataclass(frozen=True)
-class FileGroundTruth:
-    """Neighbours shipped with a file corpus, nearest first, for the corpus' queries."""
-
-    ids: np.ndarray  # int64 [n_queries, k]
-    distances: np.ndarray | None  # float32 [n_queries, k], None when the file has only ids
-    source: str  # the file it came from
-
-    @property
-    def k(self) -> int:
-        return int(self.ids.shape[1])
 
 
 def resolve_path(value: Any, what: str) -> Path:
@@ -276,51 +259,8 @@ def load_file_corpus(name: str, spec: dict[str, Any]) -> tuple[Corpus, FileGroun
     return _split_corpus(name, spec)
 
 
-def check_ground_truth_sample(
-    corpus: Corpus, ids: np.ndarray, sample: int = 20, k: int = 10, seed: int = 0
-) -> float:
-    """Share of given neighbour ids that an exact search agrees with, on sampled queries.
-
-    For `sample` random queries, the exact k nearest are recomputed; each of the first k
-    given ids counts as agreeing when its true distance is within the recall tie tolerance
-    of the true k-th distance (so equally near alternatives are not disagreements). Ids out
-    of range and repeats count as disagreeing. 1.0 means the sample fully agrees.
-    """
-    n_queries, n_train = len(corpus.queries), len(corpus.train)
-    if ids.ndim != 2 or len(ids) != n_queries:
-        raise BenchError(
-            f"corpus {corpus.name!r}: ground truth has shape {ids.shape}, expected ({n_queries}, k)"
-        )
-    k = min(k, ids.shape[1], n_train)
-    rng = np.random.default_rng(seed)
-    rows = np.sort(rng.choice(n_queries, size=min(sample, n_queries), replace=False))
-    queries = np.asarray(corpus.queries[rows], dtype=np.float32)
-    exact = exact_knn(corpus.train, queries, k, corpus.metric)
-    agree = 0
-    for query, true_ids, given in zip(queries, exact.ids, ids[rows, :k], strict=True):
-        # The k-th distance in float64 over the exact set (float32 GEMMs can reorder near-ties).
-        true_rows = np.asarray(corpus.train[np.sort(true_ids)])
-        kth = float(exact_distances(query, true_rows, corpus.metric).max())
-        given = np.unique(given[(given >= 0) & (given < n_train)])
-        if len(given):
-            found = exact_distances(query, np.asarray(corpus.train[given]), corpus.metric)
-            agree += int((found <= tie_threshold(kth)).sum())
-    return agree / (len(rows) * k)
-
-
-def write_example(path: Path | None = None) -> Path:
-    """Write a small ann-benchmarks-layout HDF5 file for `datasets/example-file.yaml`."""
-    from bench.corpora.formats import write_ann_hdf5
-
-    path = path or paths.PROJECT_ROOT / EXAMPLE_PATH
-    rng = np.random.default_rng(0)
-    centres = rng.standard_normal((16, 32), dtype=np.float32) * 4
-    vectors = centres[rng.integers(0, 16, 2200)] + rng.standard_normal((2200, 32), np.float32)
-    train, test = vectors[:2000], vectors[2000:]
-    truth = exact_knn(train, test, 100, "euclidean")
-    write_ann_hdf5(path, train, test, truth.ids, truth.distances, "euclidean")
-    return path
-
-
-if __name__ == "__main__":
-    print(f"wrote {write_example()}")
+def file_corpus(name: str, spec: dict[str, Any]) -> Corpus:
+    """The `kind: file` entry of the corpus kinds table: the corpus, carrying the file's
+    own neighbours (if usable) for the ground-truth stage to check and adopt."""
+    corpus, truth = load_file_corpus(name, spec)
+    return corpus if truth is None else replace(corpus, shipped_truth=truth)

@@ -29,9 +29,9 @@ from typing import Any
 
 import numpy as np
 
-from bench.corpora.cache import atomic_path, cached_npy
 from bench.corpora.corpus import normalize_rows
 from bench.errors import BenchError
+from bench.storage import atomic_path, cached_npy
 
 VECS_DTYPES: dict[str, np.dtype] = {
     "fvecs": np.dtype("<f4"),

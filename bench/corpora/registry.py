@@ -2,30 +2,22 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import importlib
 from typing import Any
 
-import yaml
-
 from bench import paths
+from bench.config import read_yaml
 from bench.corpora.corpus import Corpus
-from bench.corpora.synthetic import SyntheticSpec, synthetic_corpus
 from bench.errors import BenchError
 
-KINDS = ("synthetic", "file", "images")
-
-
-def read_yaml(path: Path, what: str) -> dict[str, Any]:
-    """Parse a YAML mapping, with an error that names the file and what was expected."""
-    try:
-        data = yaml.safe_load(path.read_text())
-    except FileNotFoundError as exc:
-        raise BenchError(f"{what} file not found: {path}") from exc
-    except yaml.YAMLError as exc:
-        raise BenchError(f"{what} file {path} is not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise BenchError(f"{what} file {path}: expected a YAML mapping, got {type(data).__name__}")
-    return data
+# Corpus kinds, like the backends: a kind names the function that turns a dataset spec into
+# a Corpus, imported when first used (the image study sits above the corpora and is loaded
+# only for image datasets).
+KINDS = {
+    "synthetic": "bench.corpora.synthetic:corpus_from_params",
+    "file": "bench.corpora.files:file_corpus",
+    "images": "bench.images.features:image_corpus_from_spec",
+}
 
 
 def dataset_names() -> list[str]:
@@ -44,25 +36,13 @@ def dataset_spec(name: str) -> dict[str, Any]:
 
 def corpus_from_spec(name: str, spec: dict[str, Any]) -> Corpus:
     kind = spec.get("kind")
+    if kind not in KINDS:
+        raise BenchError(
+            f"dataset {name!r}: unknown kind {kind!r}: expected one of {', '.join(KINDS)}"
+        )
+    module, _, function = KINDS[kind].partition(":")
     params = {key: value for key, value in spec.items() if key not in ("kind", "description")}
-    if kind == "synthetic":
-        try:
-            return synthetic_corpus(name, SyntheticSpec(**params))
-        except TypeError as exc:
-            raise BenchError(f"dataset {name!r}: bad synthetic parameters: {exc}") from exc
-    if kind == "file":
-        from bench.corpora.file_truth import adopt_file_ground_truth
-        from bench.corpora.files import load_file_corpus
-
-        corpus, truth = load_file_corpus(name, params)
-        if truth is not None:
-            adopt_file_ground_truth(corpus, truth)
-        return corpus
-    if kind == "images":
-        from bench.extractors.features import image_corpus_from_spec
-
-        return image_corpus_from_spec(name, params)
-    raise BenchError(f"dataset {name!r}: unknown kind {kind!r}: expected one of {', '.join(KINDS)}")
+    return getattr(importlib.import_module(module), function)(name, params)
 
 
 def load_corpus(name: str) -> Corpus:

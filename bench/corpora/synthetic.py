@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
-from bench.corpora.cache import cache_path, cached_npy, fingerprint
 from bench.corpora.corpus import Corpus, check_metric
 from bench.errors import BenchError
+from bench.storage import cache_path, cached_npy, fingerprint
 
 GENERATOR_VERSION = 1
 CHUNK_ROWS = 65536
@@ -128,3 +129,12 @@ def synthetic_corpus(name: str, spec: SyntheticSpec) -> Corpus:
         query_labels=_labels(spec, QUERY_STREAM, spec.queries) if clustered else None,
         info={"kind": "synthetic", **asdict(spec)},
     )
+
+
+def corpus_from_params(name: str, params: dict[str, Any]) -> Corpus:
+    """The `kind: synthetic` entry of the corpus kinds table."""
+    try:
+        spec = SyntheticSpec(**params)
+    except TypeError as exc:
+        raise BenchError(f"dataset {name!r}: bad synthetic parameters: {exc}") from exc
+    return synthetic_corpus(name, spec)

@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 
 from bench import paths
-from bench.corpora.cache import atomic_path, cache_path, fingerprint, write_bytes_atomic
 from bench.errors import BenchError
 from bench.extractors.weights import weights_identity
 from bench.extractors.zoo import ExtractorSpec
+from bench.storage import atomic_path, cache_path, fingerprint, write_bytes_atomic
 
 log = logging.getLogger(__name__)
 EXPORT_VERSION = 2

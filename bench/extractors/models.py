@@ -196,7 +196,7 @@ def build_module(
 ) -> torch.nn.Module:
     """The torch feature extractor of a zoo spec: images [b, 3, s, s] -> features [b, d]."""
     if spec.weights.startswith("finetuned:"):
-        from bench.extractors.finetune import load_finetuned
+        from bench.images.finetune import load_finetuned
 
         return load_finetuned(spec)
     if spec.family == "efficientnet-lite":

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from bench.corpora.images import decode_rgb
+from bench.extractors.decode import decode_rgb
 from bench.extractors.zoo import ExtractorSpec
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.corpora.cache import write_bytes_atomic
 from bench.report.summary import Report, Section
+from bench.storage import write_bytes_atomic
 
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto;

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.corpora.cache import write_bytes_atomic
 from bench.report.summary import Report, Section
+from bench.storage import write_bytes_atomic
 
 
 def cell(value: object) -> str:

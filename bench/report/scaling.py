@@ -9,7 +9,7 @@ suite), four measures per algorithm and train size N:
   operating points whose mean recall is at least `min_recall` at that N; sizes where no point
   reaches it have no value (the curve stops);
 * groundtruth_s: exact ground-truth seconds per corpus, from RUN_DIR/groundtruth.csv when the
-  run wrote one (bench.corpora.groundtruth.write_groundtruth_csv), drawn as "ground truth".
+  run wrote one (bench.results.rundir.write_groundtruth_csv), drawn as "ground truth".
 
 With several build configurations of one algorithm at one N, build_s and bytes_per_vector
 are the smallest (the cheapest configuration), qps_at_recall the best over all of them.
@@ -32,12 +32,12 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from bench.corpora.cache import write_bytes_atomic
+from bench.results.rundir import GROUNDTRUTH_CSV
+from bench.storage import write_bytes_atomic
 
 MIN_RECALL = 0.9
 GROUND_TRUTH = "ground truth"
 SCALING_CSV = "scaling.csv"
-GROUNDTRUTH_CSV = "groundtruth.csv"  # written by bench.corpora.groundtruth.write_groundtruth_csv
 MEASURES: dict[str, str] = {
     "build_s": "build time (s)",
     "bytes_per_vector": "index bytes per vector",

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from bench.report.pareto import operating_points, pareto_front, plot_pareto
+from bench.results.rundir import RUNS_LOG
 from bench.results.store import RESULTS_FILE, read_results
 
 RECALL_TARGETS = (0.9, 0.95, 0.99)
@@ -329,7 +330,7 @@ RUN_SETTINGS = (
 
 def runs_table(run_dir: Path) -> pd.DataFrame:
     """One row per `bench run` invocation with its suite settings, from runs.jsonl."""
-    path = run_dir / "runs.jsonl"
+    path = run_dir / RUNS_LOG
     if not path.exists():
         return pd.DataFrame()
     rows = []

@@ -16,11 +16,11 @@ from typing import Any
 
 import pandas as pd
 
-from bench.corpora.cache import write_bytes_atomic
 from bench.errors import BenchError
+from bench.results.rundir import RESULTS_CSV as RESULTS_FILE
+from bench.results.rundir import RESULTS_PARQUET as PARQUET_FILE
 from bench.results.schema import COLUMN_NAMES, COLUMNS, validate_row
-
-RESULTS_FILE = "results.csv"
+from bench.storage import write_bytes_atomic
 
 
 def _cell(value: Any) -> str:
@@ -110,8 +110,6 @@ def drop_jobs(run_dir: Path, job_ids: set[str]) -> None:
 
 
 # --- Parquet: the same rows, columnar, for large result sets ---------------------------------
-
-PARQUET_FILE = "results.parquet"
 
 
 def parquet_source(path: Path) -> Path | None:

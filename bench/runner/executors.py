@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from bench.corpora.corpus import Corpus
-from bench.corpora.groundtruth import GroundTruth, ground_truth
+from bench.groundtruth.cache import ground_truth
+from bench.groundtruth.exact import GroundTruth
 from bench.runner.isolation import Outcome, run_isolated
 from bench.runner.plan import Job
 

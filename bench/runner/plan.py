@@ -7,10 +7,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from bench.backends.registry import Algorithm, algorithms, get_algorithm
-from bench.corpora.cache import fingerprint
 from bench.corpora.corpus import Corpus
 from bench.errors import BenchError
 from bench.runner.suite import Suite
+from bench.storage import fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +47,15 @@ class Job:
 class Unavailable:
     """An algorithm that cannot run here (library missing): recorded as a row, not run."""
 
+    job_id: str
     algorithm: Algorithm
     corpus: str
     reason: str
+
+
+def job_id(corpus: Corpus, algorithm: str, *settings: Any) -> str:
+    """The identity of a job: what resume skips and `compare` matches on."""
+    return fingerprint(corpus.fingerprint, algorithm, *settings)
 
 
 def select_algorithms(suite: Suite) -> list[Algorithm]:
@@ -75,7 +81,14 @@ def plan_jobs(
         for algorithm in select_algorithms(suite):
             reason = algorithm.unavailable_reason()
             if reason:
-                unavailable.append(Unavailable(algorithm, corpus_name, reason))
+                unavailable.append(
+                    Unavailable(
+                        job_id(corpus, algorithm.name, "unavailable"),
+                        algorithm,
+                        corpus_name,
+                        reason,
+                    )
+                )
                 continue
             if corpus.metric not in algorithm.metrics:
                 log.info(
@@ -96,12 +109,9 @@ def plan_jobs(
                     suite.batch_threads,
                     suite.build_threads,
                 )
-                job_id = fingerprint(
-                    corpus.fingerprint, algorithm.name, build_params, query_grid, settings
-                )
                 jobs.append(
                     Job(
-                        job_id=job_id,
+                        job_id=job_id(corpus, algorithm.name, build_params, query_grid, settings),
                         suite=suite.name,
                         corpus=corpus_name,
                         corpus_spec=spec,

@@ -10,15 +10,21 @@ from bench.runner.isolation import Outcome
 from bench.runner.plan import Job, Unavailable, params_label
 
 
-def job_columns(job: Job, corpus: Corpus) -> dict[str, Any]:
+def corpus_columns(corpus: Corpus) -> dict[str, Any]:
     return {
-        "job_id": job.job_id,
-        "corpus": job.corpus,
         "corpus_fingerprint": corpus.fingerprint,
         "n_train": len(corpus.train),
-        "n_queries": job.query_limit,
         "dim": corpus.dim,
         "metric": corpus.metric,
+    }
+
+
+def job_columns(job: Job, corpus: Corpus) -> dict[str, Any]:
+    return {
+        **corpus_columns(corpus),
+        "job_id": job.job_id,
+        "corpus": job.corpus,
+        "n_queries": job.query_limit,
         "backend": job.library,
         "algorithm": job.algorithm,
         "library_version": job.library_version,
@@ -84,18 +90,15 @@ def outcome_rows(
 
 
 def unavailable_row(
-    identity: dict[str, Any], item: Unavailable, corpus: Corpus, job_id: str, k: int
+    identity: dict[str, Any], item: Unavailable, corpus: Corpus, k: int
 ) -> dict[str, Any]:
     return {
         **empty_row(),
         **identity,
-        "job_id": job_id,
+        **corpus_columns(corpus),
+        "job_id": item.job_id,
         "corpus": item.corpus,
-        "corpus_fingerprint": corpus.fingerprint,
-        "n_train": len(corpus.train),
         "n_queries": len(corpus.queries),
-        "dim": corpus.dim,
-        "metric": corpus.metric,
         "backend": item.algorithm.library,
         "algorithm": item.algorithm.name,
         "build_params": {},

@@ -10,10 +10,9 @@ from typing import Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bench.corpora.cache import fingerprint, write_bytes_atomic
 from bench.corpora.corpus import Corpus
-from bench.corpora.groundtruth import write_groundtruth_csv
 from bench.corpora.registry import corpus_from_spec, dataset_spec
+from bench.results.rundir import append_run_log, write_groundtruth_csv
 from bench.results.store import append_rows, drop_jobs, finished_job_ids, read_results
 from bench.runner.environment import run_identity
 from bench.runner.executors import Executor, LocalExecutor
@@ -61,10 +60,6 @@ def run_suite(
     run_dir.mkdir(parents=True, exist_ok=True)
     executor = executor or LocalExecutor()
     identity = run_identity(suite.name)
-    if suite.images:
-        from bench.runner.image_stage import run_image_stage
-
-        run_image_stage(suite.images, run_dir)
     select_algorithms(suite)  # unknown names fail here, before any corpus is generated
     for name in suite.datasets:
         dataset_spec(name)
@@ -76,10 +71,9 @@ def run_suite(
     done = finished_job_ids(run_dir)
     statuses: Counter[str] = Counter()
     for item in unavailable:
-        corpus = corpora[item.corpus][0]
-        job_id = fingerprint(corpus.fingerprint, item.algorithm.name, "unavailable")
-        if job_id not in done:
-            append_rows(run_dir, [unavailable_row(identity, item, corpus, job_id, suite.k)])
+        if item.job_id not in done:
+            corpus = corpora[item.corpus][0]
+            append_rows(run_dir, [unavailable_row(identity, item, corpus, suite.k)])
         statuses["unavailable"] += 1
     pending = [job for job in jobs if job.job_id not in done]
     statuses["skipped (already done)"] = len(jobs) - len(pending)
@@ -115,7 +109,4 @@ def run_suite(
 
 
 def _write_run_info(run_dir: Path, suite: Suite, identity: dict[str, Any]) -> None:
-    path = run_dir / "runs.jsonl"
-    previous = path.read_text() if path.exists() else ""
-    record = {**identity, "suite_settings": {k: v for k, v in vars(suite).items()}}
-    write_bytes_atomic(path, (previous + json.dumps(record, default=list) + "\n").encode())
+    append_run_log(run_dir, {**identity, "suite_settings": dict(vars(suite))})

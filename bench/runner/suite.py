@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import paths
-from bench.corpora.registry import read_yaml
+from bench.config import read_yaml
 from bench.errors import BenchError
 
 MODES = ("single", "batch")

@@ -18,11 +18,12 @@ from typing import Any
 import numpy as np
 
 from bench.backends.registry import load_adapter
-from bench.corpora.groundtruth import ground_truth
 from bench.corpora.registry import corpus_from_spec
+from bench.groundtruth.cache import ground_truth
 from bench.metrics.labels import average_precision_at_k, precision_at_k, relevance
 from bench.metrics.recall import recall_per_query
 from bench.runner.measure import latency_summary, time_batch, time_single
+from bench.runner.plan import Job
 
 
 def peak_rss_bytes() -> int:
@@ -40,36 +41,36 @@ class Emitter:
             handle.write(json.dumps(record) + "\n")
 
 
-def run_job(job: dict[str, Any], emit: Emitter) -> None:
-    corpus = corpus_from_spec(job["corpus"], job["corpus_spec"])
+def run_job(job: Job, emit: Emitter) -> None:
+    corpus = corpus_from_spec(job.corpus, job.corpus_spec)
     truth = ground_truth(corpus)
-    n, k = job["query_limit"], job["k"]
+    n, k = job.query_limit, job.k
     queries = np.ascontiguousarray(corpus.queries[:n])
     true_ids, true_dist = truth.ids[:n], truth.distances[:n]
 
-    backend = load_adapter(job["adapter"])(corpus.metric, **job["build_params"])
-    backend.set_threads(job["build_threads"])
+    backend = load_adapter(job.adapter)(corpus.metric, **job.build_params)
+    backend.set_threads(job.build_threads)
     wall, cpu = time.perf_counter(), time.process_time()
     backend.fit(corpus.train)
     build = {
         "build_s": time.perf_counter() - wall,
         "build_cpu_s": time.process_time() - cpu,
-        "build_threads": job["build_threads"],
+        "build_threads": job.build_threads,
     }
     build["index_bytes"] = backend.index_bytes()
     emit({"event": "build", **build, "peak_rss_bytes": peak_rss_bytes()})
 
-    for query_params in job["query_grid"]:
+    for query_params in job.query_grid:
         backend.set_query_params(**query_params)
-        for mode in job["modes"]:
+        for mode in job.modes:
             if mode == "batch" and not backend.supports_batch:
                 continue
-            threads = 1 if mode == "single" else job["batch_threads"]
+            threads = 1 if mode == "single" else job.batch_threads
             backend.set_threads(threads)
             timer = time_single if mode == "single" else time_batch
-            if job["warmup"]:
-                timer(backend, queries[: job["warmup"]], k)
-            for repetition in range(job["repetitions"]):
+            if job.warmup:
+                timer(backend, queries[: job.warmup], k)
+            for repetition in range(job.repetitions):
                 timing = timer(backend, queries, k)
                 recalls = recall_per_query(
                     timing.answers, true_ids, true_dist, queries, corpus.train, corpus.metric, k
@@ -85,7 +86,7 @@ def run_job(job: dict[str, Any], emit: Emitter) -> None:
                     **latency_summary(timing.latencies_s),
                     **build,
                     "peak_rss_bytes": peak_rss_bytes(),
-                    "warmup_queries": job["warmup"],
+                    "warmup_queries": job.warmup,
                 }
                 if corpus.has_labels:
                     relevant = relevance(
@@ -99,7 +100,7 @@ def run_job(job: dict[str, Any], emit: Emitter) -> None:
 
 def main(argv: list[str]) -> int:
     job_path, out_path = Path(argv[0]), Path(argv[1])
-    job = json.loads(job_path.read_text())
+    job = Job(**json.loads(job_path.read_text()))
     emit = Emitter(out_path)
     try:
         run_job(job, emit)

@@ -13,20 +13,14 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-import numpy as np
-import seaborn as sns
-
-from bench.corpora.images import load_image_set
-from bench.extractors.features import extract_features, image_root, limit_per_class
-from bench.extractors.finetune import FinetuneSettings, finetune
 from bench.extractors.zoo import get_spec
-from bench.metrics.retrieval import neighbours, per_category, scores
-from bench.report.images import tsne_embedding
-from bench.runner.image_stage import append_csv
+from bench.images.caltech import image_root
+from bench.images.features import extract_features, limit_per_class
+from bench.images.finetune import FinetuneSettings, finetune
+from bench.images.folders import load_image_set
+from bench.images.plots import plot_tsne_pair
+from bench.images.quality import neighbours, per_category, scores
+from bench.results.rundir import append_table
 
 log = logging.getLogger(__name__)
 WORST = 10
@@ -52,7 +46,7 @@ def run_finetune(
         outcome[stage] = scores(answers, kept.labels, kept.labels)
         tables[stage] = per_category(answers, kept.labels, kept.labels, kept.classes)
         vectors[stage] = (features.vectors, kept.labels)
-        append_csv(
+        append_table(
             run_dir / "finetune.csv",
             [
                 {
@@ -82,38 +76,13 @@ def run_finetune(
         }
         for c in worst
     ]
-    append_csv(run_dir / "finetune-categories.csv", moved)
+    append_table(run_dir / "finetune-categories.csv", moved)
     outcome["worst_categories"] = moved
     classes = list(test_set.classes)
-    _plot_tsne_pair(
+    plot_tsne_pair(
         vectors,
         [classes.index(c) for c in worst],
         classes,
         run_dir / "plots" / "finetune-tsne-worst.png",
     )
     return outcome
-
-
-def _plot_tsne_pair(
-    vectors: dict[str, tuple[np.ndarray, np.ndarray]],
-    labels: list[int],
-    classes: list[str],
-    path: Path,
-) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig, axes = plt.subplots(1, 2, figsize=(15, 7))
-    palette = sns.color_palette("husl", len(labels))
-    for ax, (stage, (matrix, y)) in zip(axes, vectors.items(), strict=True):
-        mask = np.isin(y, labels)
-        points = tsne_embedding(matrix[mask])
-        for colour, label in zip(palette, labels, strict=True):
-            mine = y[mask] == label
-            ax.scatter(points[mine, 0], points[mine, 1], s=18, color=colour, label=classes[label])
-        ax.set_title(f"{stage} fine-tuning: the {len(labels)} worst categories (test split)")
-        ax.set_xticks([])
-        ax.set_yticks([])
-    axes[1].legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path

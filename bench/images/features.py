@@ -14,24 +14,17 @@ from typing import Any
 
 import numpy as np
 
-from bench import paths
-from bench.corpora.cache import cache_path, cached_npy, fingerprint, load_npy
 from bench.corpora.corpus import Corpus, normalize_rows
-from bench.corpora.download import (
-    CALTECH101_FOLDER,
-    CALTECH101_MD5,
-    CALTECH101_URL,
-    ensure_caltech101,
-)
-from bench.corpora.images import ImageSet, load_image_set
 from bench.errors import BenchError
 from bench.extractors.export import export_onnx, model_fingerprint
 from bench.extractors.inference import OnnxExtractor
 from bench.extractors.preprocess import load_and_preprocess
 from bench.extractors.zoo import ExtractorSpec, get_spec
+from bench.images.caltech import image_root
+from bench.images.folders import ImageSet, load_image_set
+from bench.storage import cache_path, cached_npy, fingerprint, load_npy
 
 log = logging.getLogger(__name__)
-CALTECH_CANDIDATES = (paths.PROJECT_ROOT.parent / "shared" / "caltech101",)
 SPEC_KEYS = {
     "root",
     "checksum",
@@ -64,36 +57,6 @@ class Features:
     model_key: str
     export: dict[str, Any]
     failed: tuple[str, ...] = ()  # images (relative paths) that could not be decoded
-
-
-def image_root(spec: dict[str, Any]) -> Path:
-    """The image folder a dataset spec names: `root:`, else Caltech101 (found or downloaded).
-
-    A `root:` holding a 101_ObjectCategories folder means that folder (so both the set's
-    folder and the category folder itself work); relative roots are taken from the project.
-    """
-    if "root" not in spec:
-        if spec.get("dataset", "caltech101") != "caltech101":
-            raise BenchError(
-                f"image dataset {spec.get('dataset')!r}: expected `dataset: caltech101` or "
-                "a `root:` folder with one sub-folder per class"
-            )
-        return ensure_caltech101(
-            list(CALTECH_CANDIDATES),
-            paths.cache_dir() / "caltech101",
-            spec.get("url", CALTECH101_URL),
-            spec.get("checksum", spec.get("md5", CALTECH101_MD5)),
-        )
-    root = Path(spec["root"]).expanduser()
-    root = root if root.is_absolute() else paths.PROJECT_ROOT / root
-    if (root / CALTECH101_FOLDER).is_dir():
-        return root / CALTECH101_FOLDER
-    if not root.is_dir():
-        raise BenchError(
-            f"image folder not found: {root} (from `root:`); expected a folder with one "
-            "sub-folder per class"
-        )
-    return root
 
 
 def limit_per_class(image_set: ImageSet, per_class: int | None) -> ImageSet:

@@ -1,4 +1,4 @@
-"""Exact k nearest neighbours by blocked matrix products, cached by corpus fingerprint.
+"""Exact k nearest neighbours by blocked matrix products (the kernel; `cache` stores results).
 
 How the scan is organised (and why), for one query block of R rows and the train set read in
 chunks of T rows (a memory map is fine: only one chunk per thread is ever copied):
@@ -35,24 +35,14 @@ k=10). See benchmarks/bench_groundtruth.py.
 
 from __future__ import annotations
 
-import csv
-import io
 import itertools
-import json
 import os
-import time
-from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from bench.corpora.cache import atomic_path, cache_path, write_bytes_atomic
-from bench.corpora.corpus import Corpus
 from bench.corpora.distances import to_distances
 from bench.errors import BenchError
 
@@ -314,104 +304,3 @@ def exact_knn(
             for task in tasks:
                 solve(task)
     return GroundTruth(ids=ids, distances=dists)
-
-
-def groundtruth_paths(fingerprint: str, k: int) -> tuple[Path, Path, Path]:
-    stem = f"{fingerprint}-k{k}"
-    return (
-        cache_path("groundtruth", f"{stem}-ids", ".npy"),
-        cache_path("groundtruth", f"{stem}-dist", ".npy"),
-        cache_path("groundtruth-timing", stem, ".json"),
-    )
-
-
-def ground_truth(corpus: Corpus, k: int = MAX_K) -> GroundTruth:
-    """Cached exact neighbours of the corpus' queries (computed once per fingerprint).
-
-    Beside the arrays, a small JSON records how long the computation took (see
-    `write_groundtruth_csv`)."""
-    k = min(max(k, 1), MAX_K, len(corpus.train))
-    ids_path, dist_path, _ = groundtruth_paths(corpus.fingerprint, k)
-    if not (ids_path.exists() and dist_path.exists()):
-        threads = os.cpu_count() or 1
-        wall, cpu = time.perf_counter(), time.process_time()
-        truth = exact_knn(corpus.train, corpus.queries, k, corpus.metric, threads=threads)
-        info = {
-            **corpus_identity(corpus, k),
-            "seconds": time.perf_counter() - wall,
-            "cpu_seconds": time.process_time() - cpu,
-            "threads": threads,
-            "computed_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
-        store_ground_truth(corpus, truth, info)
-    return GroundTruth(ids=np.load(ids_path), distances=np.load(dist_path))
-
-
-def corpus_identity(corpus: Corpus, k: int) -> dict[str, Any]:
-    """What a ground-truth record says about the corpus it belongs to."""
-    return {
-        "corpus_fingerprint": corpus.fingerprint,
-        "n_train": len(corpus.train),
-        "n_queries": len(corpus.queries),
-        "dim": corpus.dim,
-        "metric": corpus.metric,
-        "k": k,
-    }
-
-
-def store_ground_truth(corpus: Corpus, truth: GroundTruth, info: dict[str, Any]) -> None:
-    """Cache `truth` as the corpus' ground truth (used for a file's own, checked, neighbours)."""
-    ids_path, dist_path, info_path = groundtruth_paths(corpus.fingerprint, truth.k)
-    for path, array in ((dist_path, truth.distances), (ids_path, truth.ids)):
-        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-            np.save(handle, array)
-    write_bytes_atomic(info_path, (json.dumps(info, indent=1) + "\n").encode())
-
-
-GROUNDTRUTH_CSV = "groundtruth.csv"
-GROUNDTRUTH_COLUMNS = (
-    "corpus",
-    "corpus_fingerprint",
-    "n_train",
-    "n_queries",
-    "dim",
-    "metric",
-    "k",
-    "seconds",
-    "cpu_seconds",
-    "threads",
-    "computed_at",
-)
-
-
-def ground_truth_record(corpus: Corpus, k: int = MAX_K) -> dict[str, Any]:
-    """How the cached ground truth of `corpus` was computed: one row of groundtruth.csv.
-
-    Timing fields are empty when the cache predates the timing record."""
-    k = min(max(k, 1), MAX_K, len(corpus.train))
-    info_path = groundtruth_paths(corpus.fingerprint, k)[2]
-    info = json.loads(info_path.read_text()) if info_path.exists() else {}
-    row = {"corpus": corpus.name, **corpus_identity(corpus, k)}
-    return {column: row.get(column, info.get(column, "")) for column in GROUNDTRUTH_COLUMNS}
-
-
-def write_groundtruth_csv(run_dir: Path, corpora: Iterable[Corpus], k: int = MAX_K) -> Path:
-    """Write RUN_DIR/groundtruth.csv: one row per corpus with its ground-truth seconds.
-
-    Rows of corpora already in the file (by fingerprint) are replaced, others kept, so a
-    resumed or extended run keeps one row per corpus."""
-    path = Path(run_dir) / GROUNDTRUTH_CSV
-    rows: dict[str, dict[str, Any]] = {}
-    if path.exists():
-        with open(path, newline="") as handle:
-            for row in csv.DictReader(handle):
-                rows[row["corpus_fingerprint"]] = row
-    for corpus in corpora:
-        rows[corpus.fingerprint] = ground_truth_record(corpus, k)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=GROUNDTRUTH_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows.values())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_bytes_atomic(path, buffer.getvalue().encode())
-    return path

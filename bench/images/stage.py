@@ -7,7 +7,6 @@ once; a resumed run skips models already in quality.csv.
 
 from __future__ import annotations
 
-import io
 import logging
 import time
 from pathlib import Path
@@ -16,36 +15,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench.corpora.cache import write_bytes_atomic
 from bench.corpora.corpus import normalize_rows
-from bench.corpora.groundtruth import exact_knn
-from bench.corpora.images import load_image_set
 from bench.extractors.export import export_onnx
-from bench.extractors.features import (
+from bench.extractors.throughput import measure
+from bench.groundtruth.exact import exact_knn
+from bench.images import plots
+from bench.images.caltech import image_root
+from bench.images.features import (
     Features,
     extract_features,
     extractor_spec,
     fit_pca,
-    image_root,
     limit_per_class,
     reduce,
 )
-from bench.extractors.throughput import measure
-from bench.metrics.retrieval import evaluate, per_category, scores
-from bench.report import images as plots
+from bench.images.folders import load_image_set
+from bench.images.quality import evaluate, per_category, scores
+from bench.results.rundir import append_table
 
 log = logging.getLogger(__name__)
 WORST = 10
-
-
-def append_csv(path: Path, rows: list[dict[str, Any]]) -> None:
-    """Append rows to a tidy CSV atomically (the whole file is rewritten through a rename)."""
-    frame = pd.DataFrame(rows)
-    if path.exists():
-        frame = pd.concat([pd.read_csv(path), frame], ignore_index=True)
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False)
-    write_bytes_atomic(path, buffer.getvalue().encode())
 
 
 def done_models(run_dir: Path) -> set[str]:
@@ -119,7 +108,7 @@ def run_image_stage(config: dict[str, Any], run_dir: Path) -> None:
             throughput.get("batch_sizes", [1, 8, 32, 64]),
             throughput.get("threads", [1, 2]),
         )
-        append_csv(run_dir / "extraction.csv", rows)
+        append_table(run_dir / "extraction.csv", rows)
 
         results, answers = evaluate(features.vectors, kept.labels, kept.is_train)
         quality = [
@@ -138,13 +127,13 @@ def run_image_stage(config: dict[str, Any], run_dir: Path) -> None:
         ]
         train_labels, test_labels = kept.labels[kept.is_train], kept.labels[~kept.is_train]
         categories = per_category(answers, train_labels, test_labels, kept.classes)
-        append_csv(
+        append_table(
             run_dir / "categories.csv",
             categories.head(WORST).assign(model=model).to_dict("records"),
         )
-        append_csv(run_dir / "pca.csv", pca_sweep(features, config.get("pca_dims", [])))
+        append_table(run_dir / "pca.csv", pca_sweep(features, config.get("pca_dims", [])))
         _image_plots(model, features, answers, plots_dir, config)
-        append_csv(run_dir / "quality.csv", quality)  # last: marks the model as done
+        append_table(run_dir / "quality.csv", quality)  # last: marks the model as done
     if (run_dir / "pca.csv").exists():
         plots.plot_pca_sweep(pd.read_csv(run_dir / "pca.csv"), plots_dir / "pca-sweep.png")
     if (run_dir / "extraction.csv").exists():
@@ -154,8 +143,8 @@ def run_image_stage(config: dict[str, Any], run_dir: Path) -> None:
             plots_dir / "extractor-throughput.png",
         )
     if config.get("finetune") is not None and not (run_dir / "finetune.csv").exists():
-        from bench.extractors.finetune import FinetuneSettings
-        from bench.runner.finetune_stage import run_finetune
+        from bench.images.finetune import FinetuneSettings
+        from bench.images.finetune_stage import run_finetune
 
         run_finetune(FinetuneSettings(**config["finetune"]), run_dir, config)
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
-from bench.corpora.cache import fingerprint
 from bench.errors import BenchError
+from bench.extractors.decode import decode_rgb
+from bench.storage import fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -148,23 +148,6 @@ def load_image_set(
     is_train = seeded_split(label_array, test_fraction, seed)
     how = f"seeded stratified (test fraction {test_fraction:.3f}, seed {seed})"
     return ImageSet(root, tuple(paths), label_array, tuple(classes), is_train, how, tuple(skipped))
-
-
-def decode_rgb(path: Path, target: int) -> Image.Image | None:
-    """Decode to RGB, letting JPEG decode at reduced scale (draft mode) when it can.
-
-    Returns None (and logs the path) for a file Pillow cannot decode; never raises for that.
-    """
-    try:
-        with Image.open(path) as image:
-            if image.format == "JPEG":
-                image.draft("RGB", (target, target))
-            rgb = image.convert("RGB")
-            rgb.load()
-            return rgb
-    except (OSError, ValueError, Image.DecompressionBombError, SyntaxError) as exc:
-        log.warning("cannot decode %s: %s", path, exc)
-        return None
 
 
 def undecodable(image_set: ImageSet, threads: int = 4) -> list[str]:

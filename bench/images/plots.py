@@ -14,7 +14,7 @@ import pandas as pd
 import seaborn as sns
 from PIL import Image, ImageOps
 
-from bench.corpora.images import decode_rgb
+from bench.extractors.decode import decode_rgb
 
 
 def tsne_embedding(vectors: np.ndarray, seed: int = 0) -> np.ndarray:
@@ -132,6 +132,32 @@ def plot_throughput(frame: pd.DataFrame, path: Path) -> Path:
     ax.set_xscale("log", base=2)
     ax.set_ylabel("images / s (inference only)")
     ax.set_title("Extractor throughput: onnxruntime vs torch eager")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_tsne_pair(
+    vectors: dict[str, tuple[np.ndarray, np.ndarray]],
+    labels: list[int],
+    classes: list[str],
+    path: Path,
+) -> Path:
+    """Side-by-side t-SNE of the same categories before and after fine-tuning."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, axes = plt.subplots(1, 2, figsize=(15, 7))
+    palette = sns.color_palette("husl", len(labels))
+    for ax, (stage, (matrix, y)) in zip(axes, vectors.items(), strict=True):
+        mask = np.isin(y, labels)
+        points = tsne_embedding(matrix[mask])
+        for colour, label in zip(palette, labels, strict=True):
+            mine = y[mask] == label
+            ax.scatter(points[mine, 0], points[mine, 1], s=18, color=colour, label=classes[label])
+        ax.set_title(f"{stage} fine-tuning: the {len(labels)} worst categories (test split)")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[1].legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

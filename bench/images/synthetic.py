@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from bench.corpora.cache import write_bytes_atomic
+from bench.storage import write_bytes_atomic
 
 KINDS = (
     "circle",

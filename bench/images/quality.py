@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from bench.corpora.corpus import normalize_rows
-from bench.corpora.groundtruth import exact_knn
+from bench.groundtruth.exact import exact_knn
 from bench.metrics.labels import average_precision_at_k, precision_at_k, relevance
 
 KS = (1, 5, 10)

@@ -19,11 +19,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from bench.corpora.cache import atomic_path, cache_path, fingerprint, write_bytes_atomic
-from bench.corpora.images import ImageSet
 from bench.extractors.models import efficientnet_lite
 from bench.extractors.preprocess import load_and_preprocess
 from bench.extractors.zoo import ExtractorSpec, get_spec
+from bench.images.folders import ImageSet
+from bench.storage import atomic_path, cache_path, fingerprint, write_bytes_atomic
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""Exact k nearest neighbours: the blocked kernel, its cache, and adopting a file's own truth."""

@@ -1,0 +1,86 @@
+"""Exact ground truth cached by corpus fingerprint, with a record of how long it took."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.corpora.corpus import Corpus
+from bench.groundtruth.exact import MAX_K, GroundTruth, exact_knn
+from bench.groundtruth.file_truth import adopt_file_ground_truth
+from bench.storage import atomic_path, cache_path, write_bytes_atomic
+
+
+def groundtruth_paths(fingerprint: str, k: int) -> tuple[Path, Path, Path]:
+    stem = f"{fingerprint}-k{k}"
+    return (
+        cache_path("groundtruth", f"{stem}-ids", ".npy"),
+        cache_path("groundtruth", f"{stem}-dist", ".npy"),
+        cache_path("groundtruth-timing", stem, ".json"),
+    )
+
+
+def ground_truth(corpus: Corpus, k: int = MAX_K) -> GroundTruth:
+    """Cached exact neighbours of the corpus' queries (computed once per fingerprint).
+
+    A corpus whose file shipped neighbours uses them when they pass the check in
+    `file_truth` (their distances are recomputed here); otherwise the exact search runs.
+    Beside the arrays, a small JSON records how long it took (the run's groundtruth.csv)."""
+    k = min(max(k, 1), MAX_K, len(corpus.train))
+    ids_path, dist_path, _ = groundtruth_paths(corpus.fingerprint, k)
+    if not (ids_path.exists() and dist_path.exists()):
+        wall, cpu = time.perf_counter(), time.process_time()
+        adopted = (
+            adopt_file_ground_truth(corpus, corpus.shipped_truth, k)
+            if corpus.shipped_truth is not None
+            else None
+        )
+        threads = 1 if adopted else os.cpu_count() or 1
+        truth, source = adopted or (
+            exact_knn(corpus.train, corpus.queries, k, corpus.metric, threads=threads),
+            {},
+        )
+        info = {
+            **corpus_identity(corpus, k),
+            **source,
+            "seconds": time.perf_counter() - wall,
+            "cpu_seconds": time.process_time() - cpu,
+            "threads": threads,
+            "computed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        store_ground_truth(corpus, truth, info)
+    return GroundTruth(ids=np.load(ids_path), distances=np.load(dist_path))
+
+
+def corpus_identity(corpus: Corpus, k: int) -> dict[str, Any]:
+    """What a ground-truth record says about the corpus it belongs to."""
+    return {
+        "corpus_fingerprint": corpus.fingerprint,
+        "n_train": len(corpus.train),
+        "n_queries": len(corpus.queries),
+        "dim": corpus.dim,
+        "metric": corpus.metric,
+        "k": k,
+    }
+
+
+def store_ground_truth(corpus: Corpus, truth: GroundTruth, info: dict[str, Any]) -> None:
+    """Cache `truth` as the corpus' ground truth (used for a file's own, checked, neighbours)."""
+    ids_path, dist_path, info_path = groundtruth_paths(corpus.fingerprint, truth.k)
+    for path, array in ((dist_path, truth.distances), (ids_path, truth.ids)):
+        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+            np.save(handle, array)
+    write_bytes_atomic(info_path, (json.dumps(info, indent=1) + "\n").encode())
+
+
+def ground_truth_info(corpus: Corpus, k: int = MAX_K) -> dict[str, Any]:
+    """The timing record stored beside the cached ground truth ({} when none was stored)."""
+    k = min(max(k, 1), MAX_K, len(corpus.train))
+    info_path = groundtruth_paths(corpus.fingerprint, k)[2]
+    return json.loads(info_path.read_text()) if info_path.exists() else {}

@@ -1,0 +1,1 @@
+"""The image study: image folders, feature corpora, quality stage, fine-tuning, plots."""
