@@ -359,7 +359,7 @@ def test_registry_adopts_a_correct_file_ground_truth_and_refuses_a_wrong_one(
 
     from bench.corpora.formats import write_ann_hdf5
     from bench.corpora.registry import load_corpus
-    from bench.groundtruth.cache import ground_truth
+    from bench.groundtruth.cache import ground_truth, groundtruth_paths
 
     rng = np.random.default_rng(9)
     train = rng.standard_normal((1500, 12)).astype(np.float32)
@@ -372,11 +372,32 @@ def test_registry_adopts_a_correct_file_ground_truth_and_refuses_a_wrong_one(
     for name, path in (("good", good), ("bad", bad)):
         (datasets / f"{name}.yaml").write_text(yaml.safe_dump({"kind": "file", "path": str(path)}))
     corpus = load_corpus("good")
-    from bench.groundtruth.exact import groundtruth_paths
-
+    cached = ground_truth(corpus)
     record = groundtruth_paths(corpus.fingerprint, 100)[2].read_text()
     assert str(good) in record, "the file's own neighbours were adopted, not recomputed"
-    cached = ground_truth(corpus)
     assert np.array_equal(cached.ids, truth.ids)
     with pytest.raises(BenchError, match="agrees with exact search on only"):
-        load_corpus("bad")
+        ground_truth(load_corpus("bad"))
+
+
+def test_a_files_own_distances_are_never_trusted(bench_env, tmp_path) -> None:
+    """Squared L2 in the file's `distances` (ids right): the cached distances are true L2,
+    so the recall tie threshold cannot be inflated by the file."""
+    import yaml
+
+    from bench.corpora.formats import write_ann_hdf5
+    from bench.corpora.registry import load_corpus
+    from bench.groundtruth.cache import ground_truth
+
+    rng = np.random.default_rng(3)
+    train = rng.standard_normal((1200, 16)).astype(np.float32) * 20
+    test = rng.standard_normal((25, 16)).astype(np.float32) * 20
+    truth = exact_knn(train, test, 100, "euclidean")
+    path = tmp_path / "squared.hdf5"
+    write_ann_hdf5(path, train, test, truth.ids, truth.distances**2, "euclidean")
+    (bench_env / "datasets" / "squared.yaml").write_text(
+        yaml.safe_dump({"kind": "file", "path": str(path)})
+    )
+    cached = ground_truth(load_corpus("squared"))
+    assert np.array_equal(cached.ids, truth.ids)
+    np.testing.assert_allclose(cached.distances, truth.distances, rtol=1e-4)
