@@ -35,7 +35,8 @@ from bench.extractors.weights import (
     TORCHVISION_WEIGHTS,
     torchvision_sha256_prefix,
 )
-from bench.extractors.zoo import ExtractorSpec
+from bench.extractors.zoo import ExtractorSpec, get_spec
+from bench.storage import cache_path
 
 log = logging.getLogger(__name__)
 
@@ -191,13 +192,26 @@ def torchvision_model(
     return Pooled(torch.nn.Sequential(*body)).eval()
 
 
+def finetuned_weights_path(key: str) -> Path:
+    """Where `bench finetune` stores the tuned weights of a `finetuned:<key>` spec."""
+    return cache_path("models", f"finetuned-{key}", ".pt")
+
+
+def load_finetuned(spec: ExtractorSpec) -> torch.nn.Module:
+    """The tuned module of a `finetuned:<key>` spec, from the cache `bench finetune` filled."""
+    path = finetuned_weights_path(spec.weights.split(":", 1)[1])
+    if not path.exists():
+        raise BenchError(f"no fine-tuned weights {path}: run `bench finetune` first")
+    module = efficientnet_lite(get_spec(spec.name))
+    module.load_state_dict(torch.load(path, map_location="cpu"))
+    return module.eval()
+
+
 def build_module(
     spec: ExtractorSpec, cache: Path, weights_file: Path | None = None
 ) -> torch.nn.Module:
     """The torch feature extractor of a zoo spec: images [b, 3, s, s] -> features [b, d]."""
     if spec.weights.startswith("finetuned:"):
-        from bench.images.finetune import load_finetuned
-
         return load_finetuned(spec)
     if spec.family == "efficientnet-lite":
         return efficientnet_lite(spec, weights_file)
