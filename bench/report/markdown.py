@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench.corpora.cache import write_bytes_atomic
-from bench.report.summary import Report, Section
+from bench.report.document import Report, Section
 
 
 def cell(value: object) -> str:
