@@ -14,13 +14,11 @@ from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
-import plotly.io as pio
-from plotly.offline import get_plotlyjs
 
 from bench.corpora.cache import write_bytes_atomic
+from bench.report import assets
 from bench.report.document import Report, Section
 
-PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto;
        max-width: 1500px; padding: 0 1em; color: #222; background: #fff; }
@@ -53,9 +51,12 @@ def table(frame: pd.DataFrame) -> str:
 
 
 def figure(fig: go.Figure, div_id: str) -> str:
-    """One plotly figure as a div and the script drawing it (plotly.js must be on the page)."""
-    return pio.to_html(
-        fig, include_plotlyjs=False, full_html=False, config=PLOTLY_CONFIG, div_id=div_id
+    """A placeholder div and the figure's JSON; the page's loader draws it when it is near
+    the viewport (static/lazy-figures.js). `</` is escaped so the JSON cannot end its tag."""
+    spec = fig.to_json().replace("</", "<\\/")
+    return (
+        f'<div class="figure" id="{div_id}" data-figure="1"></div>'
+        f'<script type="application/json" id="{div_id}-data">{spec}</script>'
     )
 
 
@@ -68,10 +69,7 @@ def section(part: Section, anchor: str) -> str:
     if part.figures:
         blocks.append(
             '<div class="figures">'
-            + "".join(
-                f'<div class="figure">{figure(fig, f"{anchor}-{i}")}</div>'
-                for i, fig in enumerate(part.figures)
-            )
+            + "".join(figure(fig, f"{anchor}-f{i}") for i, fig in enumerate(part.figures))
             + "</div>"
         )
     else:
@@ -88,17 +86,18 @@ def section(part: Section, anchor: str) -> str:
 def plotly_script(source: str | None) -> str:
     """plotly.js inline (source None) or from a relative file path."""
     if source is None:
-        return f'<script type="text/javascript">{get_plotlyjs()}</script>'
-    return f'<script type="text/javascript" src="{escape(source)}"></script>'
+        return f"<script>{assets.plotly_js()}</script>"
+    return f'<script src="{escape(source)}"></script>'
 
 
 def page(title: str, body: str, plotly_source: str | None = None, scripts: bool = True) -> str:
-    """A whole HTML page; plotly.js only when `scripts` (a page with figures)."""
+    """A whole HTML page; plotly.js and the figure loader only when `scripts` (it has figures)."""
     head = plotly_script(plotly_source) if scripts else ""
+    tail = f"<script>{assets.loader_js()}</script>" if scripts else ""
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{escape(title)}</title>\n<style>{STYLE}</style>\n{head}\n</head>\n<body>\n"
-        f"<h1>{escape(title)}</h1>\n{body}\n</body>\n</html>\n"
+        f"<h1>{escape(title)}</h1>\n{body}\n{tail}\n</body>\n</html>\n"
     )
 
 

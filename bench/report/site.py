@@ -15,16 +15,15 @@ from html import escape
 from pathlib import Path
 
 import pandas as pd
-from plotly.offline import get_plotlyjs
 
 from bench.corpora.cache import write_bytes_atomic
-from bench.report import html
+from bench.report import assets, html
 from bench.report.document import Section
 from bench.report.points import operating_points
 from bench.report.summary import build_report, corpora_table, panel_sections
 from bench.results.store import read_results
 
-PLOTLY_JS = "plotly.min.js"
+PLOTLY_JS = assets.PLOTLY_FILE
 SEPARATOR = " · "
 
 
@@ -54,7 +53,7 @@ def write_site(out: Path, run_dirs: Sequence[Path]) -> list[Path]:
     frames = {name: read_results(path) for name, path in zip(names, run_dirs, strict=True)}
     points = all_points(frames)
     out.mkdir(parents=True, exist_ok=True)
-    write_bytes_atomic(out / PLOTLY_JS, get_plotlyjs().encode())
+    write_bytes_atomic(out / PLOTLY_JS, assets.plotly_js().encode())
     pages: dict[str, list[tuple[str, Path]]] = {"run": [], "corpus": [], "algorithm": []}
     for name, path in zip(names, run_dirs, strict=True):
         report = build_report(path)
