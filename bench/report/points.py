@@ -33,6 +33,7 @@ IDENTITY = [
 ]
 PANEL = ["corpus", "corpus_fingerprint", "mode", "k"]
 SERIES_EXTRA = ["threads", "build_threads"]  # part of a series' name when they vary in a panel
+MODE_ORDER = {"single": 0, "batch": 1}  # panels of a corpus: single-query mode first
 CI_COLUMNS = ("qps_median_ci_low", "qps_median_ci_high")
 
 
@@ -116,7 +117,11 @@ def panels(points: pd.DataFrame) -> Iterator[tuple[Panel, pd.DataFrame]]:
     per_corpus = points.groupby("corpus")
     several_k = per_corpus["k"].nunique() > 1
     several_fp = per_corpus["corpus_fingerprint"].nunique() > 1
-    for (corpus, fingerprint, mode, k), group in points.groupby(PANEL, sort=True):
+    groups = sorted(
+        points.groupby(PANEL, sort=True),
+        key=lambda item: (item[0][0], item[0][1], MODE_ORDER.get(item[0][2], 9), item[0][3]),
+    )
+    for (corpus, fingerprint, mode, k), group in groups:
         slug = str(corpus)
         if several_k[corpus]:
             slug += f"-k{int(k)}"
