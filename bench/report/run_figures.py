@@ -16,14 +16,13 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 
 from bench.report.document import Section
-from bench.report.figures import HEIGHT, styles
+from bench.report.figures import LAYOUT, styles
 from bench.report.scaling import MEASURES as SCALING_MEASURES
 from bench.report.scaling import MIN_RECALL, SCALING_CSV, fit_exponents, scaling_points
 
 QUALITY_CSV = "quality.csv"
 PCA_CSV = "pca.csv"
 TABLES = (SCALING_CSV, QUALITY_CSV, PCA_CSV)
-LAYOUT = {"template": "plotly_white", "height": HEIGHT, "hovermode": "closest"}
 
 
 def scaling_section(frame: pd.DataFrame, run_dir: Path) -> Section | None:
