@@ -172,15 +172,33 @@ def schema() -> None:
 
 
 @cli.command()
-@click.argument("run_dir", type=click.Path(path_type=Path, exists=True))
-def report(run_dir: Path) -> None:
-    """Write RUN_DIR/report.html (self-contained) and RUN_DIR/report.md.
+@click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
+@click.option(
+    "--site",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Write a static multi-run site into this folder instead (index, run, corpus and "
+    "algorithm pages).",
+)
+def report(runs: tuple[Path, ...], site: Path | None) -> None:
+    """Write RUN/report.html (interactive, self-contained, works offline) and RUN/report.md.
 
-    RUN_DIR is a run directory or its results file (.csv or .parquet). Other CSVs in the run
-    directory become tables and plots/*.png not shown yet become a gallery."""
+    RUN is a run directory or its results file (.csv or .parquet). Other CSVs in the run
+    directory become tables and plots/*.png not shown yet become a gallery. With --site OUT,
+    several runs become one static site: OUT/index.html and a page per run, corpus and
+    algorithm."""
     from bench.report import html, markdown
     from bench.report.summary import build_report
 
+    if site is not None:
+        from bench.report.site import write_site
+
+        pages = write_site(site, list(runs))
+        console.print(f"site: {pages[0]} ({len(pages)} pages)")
+        return
+    if len(runs) > 1:
+        raise click.UsageError("several runs need --site OUT (one report per run otherwise)")
+    run_dir = runs[0]
     content = build_report(run_dir)
     out_dir = run_dir if run_dir.is_dir() else run_dir.parent
     console.print(f"report: {html.write(content, out_dir / 'report.html')}")
