@@ -153,7 +153,9 @@ def backends() -> None:
 
 @cli.command()
 def datasets() -> None:
-    """List the corpus definitions in datasets/."""
+    """List the corpus definitions in datasets/ and the named public datasets."""
+    from bench.catalogue.entries import catalogue
+    from bench.catalogue.local import status
     from bench.corpora.registry import dataset_names, dataset_spec
 
     table = Table("dataset", "kind", "description")
@@ -161,6 +163,42 @@ def datasets() -> None:
         spec = dataset_spec(name)
         table.add_row(name, str(spec.get("kind")), str(spec.get("description", "")))
     console.print(table)
+    named = Table("named dataset", "family", "metric", "dim", "train", "test", "size", "status")
+    for entry in catalogue().values():
+        state = status(entry)
+        named.add_row(
+            entry.name,
+            entry.family,
+            entry.metric,
+            str(entry.dim),
+            f"{entry.n_train:,}",
+            f"{entry.n_test:,}",
+            _size(entry.size_bytes),
+            state.text + (f" ({_size(state.bytes_on_disk)})" if state.bytes_on_disk else ""),
+        )
+    console.print(named)
+
+
+def _size(count: int) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if count < 1000 or unit == "GB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1000
+    return ""
+
+
+@cli.command()
+@click.argument("names", nargs=-1, required=True)
+@click.option("--force", is_flag=True, help="Delete the local copy and download it again.")
+def fetch(names: tuple[str, ...], force: bool) -> None:
+    """Download (or generate) named datasets into the cache and verify them (sha256)."""
+    from bench.catalogue.entries import named
+    from bench.catalogue.local import ensure
+
+    for name in names:
+        entry = named(name)
+        for path in ensure(entry, full_check=True, force=force):
+            console.print(f"{name}: {path} ({_size(path.stat().st_size)}, verified)")
 
 
 @cli.command()
