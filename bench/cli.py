@@ -32,9 +32,21 @@ def cli(verbose: bool) -> None:
 @click.option(
     "--suite",
     "suite_name",
-    default="quick",
-    show_default=True,
-    help="Suite name (suites/<name>.yaml) or path to a suite YAML.",
+    default=None,
+    help="Suite name (suites/<name>.yaml) or path to a suite YAML [default: quick].",
+)
+@click.option(
+    "--dataset",
+    default=None,
+    help="Run on one dataset without a suite file: a dataset YAML name, a named public "
+    "dataset (`bench datasets`) or a vector file path (.hdf5, .fvecs, .fbin, .npy, ...).",
+)
+@click.option("--grid", default=None, help="Named grid of the backends (default: quick).")
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    help="Override one parameter's values: ALGORITHM.PARAM=V1,V2 (repeatable).",
 )
 @click.option("--run", "run_name", default=None, help="Run directory name (default: the suite).")
 @click.option(
@@ -65,7 +77,10 @@ def cli(verbose: bool) -> None:
     help="Also write results.parquet (the CSV is always written: it is what resume reads).",
 )
 def run(
-    suite_name: str,
+    suite_name: str | None,
+    dataset: str | None,
+    grid: str | None,
+    sets: tuple[str, ...],
     run_name: str | None,
     results_root: Path | None,
     algorithms: str | None,
@@ -75,9 +90,20 @@ def run(
     scheduler: str | None,
     formats: tuple[str, ...],
 ) -> None:
-    """Run a suite; finished jobs in the same run directory are skipped (resume)."""
+    """Run a suite, or one dataset ad hoc; finished jobs in the run directory are skipped.
+
+    \b
+    Examples:
+      bench run --suite quick
+      bench run --dataset random-xs-20-euclidean --algorithms hnswlib,annoy
+      bench run --dataset glove-25-angular --algorithms hnswlib --set hnswlib.M=16,32
+      bench run --dataset data/sift_base.fvecs --algorithms faiss-ivf --grid standard
+      bench run --suite my-suite.yaml    # with inline grids, e.g.
+                                         # grids: {hnswlib: {build: {M: [32]}, query: {ef: [50]}}}
+    """
     from dataclasses import replace
 
+    from bench.runner.adhoc import adhoc_suite, apply_sets
     from bench.runner.executors import LocalExecutor
     from bench.runner.run import run_suite
     from bench.runner.suite import load_suite
@@ -91,9 +117,18 @@ def run(
     else:
         chosen = LocalExecutor()
 
-    suite = load_suite(suite_name)
-    if algorithms:
-        suite = replace(suite, algorithms=tuple(a.strip() for a in algorithms.split(",")))
+    chosen_algorithms = tuple(a.strip() for a in algorithms.split(",")) if algorithms else None
+    if dataset and suite_name:
+        raise BenchError("--dataset runs without a suite: expected --dataset or --suite, not both")
+    if dataset:
+        suite = adhoc_suite(dataset, chosen_algorithms, **({"grid": grid} if grid else {}))
+    else:
+        suite = load_suite(suite_name or "quick")
+        if chosen_algorithms:
+            suite = replace(suite, algorithms=chosen_algorithms)
+        if grid:
+            suite = replace(suite, grid=grid)
+    suite = apply_sets(suite, sets)
     run_dir = (results_root or paths.results_dir()) / (run_name or suite.name)
     if suite.images:  # the image study first: it produces the feature corpora the jobs use
         from bench.images.stage import run_image_stage

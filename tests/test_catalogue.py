@@ -86,3 +86,41 @@ def test_dot_overrides_the_files_angular_attribute(bench_env: Path, tmp_path: Pa
     assert np.array_equal(np.asarray(corpus.train), train)  # not normalised
     with pytest.raises(BenchError, match="expected metric 'angular'"):
         file_corpus("dot", {"path": str(path), "metric": "inner_product"})
+
+
+def test_set_and_inline_grids_override_the_named_grid(bench_env: Path) -> None:
+    from bench.backends.registry import get_algorithm
+    from bench.runner.adhoc import adhoc_suite, apply_sets, grids_for
+    from bench.runner.suite import suite_from_dict
+
+    suite = apply_sets(adhoc_suite("tiny-euclidean", ("hnswlib",)), ("hnswlib.M=8,32",))
+    builds, queries = grids_for(suite, get_algorithm("hnswlib"))
+    assert [b["M"] for b in builds] == [8, 32]
+    assert [q["ef"] for q in queries] == [10, 20, 40, 80, 160, 320]  # the quick grid's
+    inline = {"hnswlib": {"build": {"M": [12]}, "query": {"ef": [7]}}}
+    suite = suite_from_dict("s", {"datasets": ["tiny-euclidean"], "grids": inline})
+    assert grids_for(suite, get_algorithm("hnswlib")) == ([{"M": 12}], [{"ef": 7}])
+    with pytest.raises(BenchError, match=r"no parameter 'Q'.*expected one of M, ef"):
+        apply_sets(suite, ("hnswlib.Q=1",))
+    with pytest.raises(BenchError, match=r"ALGORITHM.PARAM=V1,V2"):
+        apply_sets(suite, ("hnswlib=1",))
+
+
+def test_adhoc_run_on_a_named_dataset_without_yaml(bench_env: Path) -> None:
+    from click.testing import CliRunner
+
+    from bench.cli import cli
+
+    args = [
+        "run", "--dataset", "random-xs-20-euclidean", "--algorithms", "hnswlib",
+        "--set", "hnswlib.M=8", "--set", "hnswlib.ef=10,20", "--no-plot",
+        "--results", str(bench_env / "results"),
+    ]  # fmt: skip
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    import pandas as pd
+
+    frame = pd.read_csv(bench_env / "results" / "random-xs-20-euclidean" / "results.csv")
+    assert set(frame["status"]) == {"ok"}
+    assert set(frame["query_params"]) == {'{"ef": 10}', '{"ef": 20}'}
+    assert (frame["recall"] > 0.8).all() and not list(bench_env.glob("datasets/random*"))
