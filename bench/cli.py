@@ -237,6 +237,17 @@ def fetch(names: tuple[str, ...], force: bool) -> None:
 
 
 @cli.command()
+@click.argument("run_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--k", type=int, default=None, help="Score at this k (<= the run's; default its k).")
+@click.option("--epsilon", type=float, default=1e-3, show_default=True, help="Relative tie slack.")
+def rescore(run_dir: Path, k: int | None, epsilon: float) -> None:
+    """Recompute recall (and P@k) from a run's kept answers, without re-running anything."""
+    from bench.report.rescore import write_rescored
+
+    console.print(f"rescored: {write_rescored(run_dir, k, epsilon)}")
+
+
+@cli.command()
 def schema() -> None:
     """Print the results CSV schema as a Markdown table."""
     from bench.results.schema import markdown_table
