@@ -248,6 +248,35 @@ def rescore(run_dir: Path, k: int | None, epsilon: float) -> None:
 
 
 @cli.command()
+@click.argument("run_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.argument("out_dir", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["ann-benchmarks"]), required=True)
+def export(run_dir: Path, out_dir: Path, fmt: str) -> None:
+    """Write a run in another tool's results layout (ann-benchmarks: OUT_DIR/<dataset>/...)."""
+    from bench.interop.ann_benchmarks import export_run
+
+    written = export_run(run_dir, out_dir)
+    console.print(f"{len(written)} result files under {out_dir} ({fmt} layout)")
+
+
+@cli.command("import-ann-benchmarks")
+@click.argument("source", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option(
+    "--into",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Run directory to append to, e.g. one of ours to compare in one report "
+    "(default: results/ann-benchmarks).",
+)
+def import_ann_benchmarks(source: Path, into: Path | None) -> None:
+    """Read ann-benchmarks result files; recall recomputed here from their neighbours."""
+    from bench.interop.ann_benchmarks import import_results
+
+    run_dir = into or paths.results_dir() / "ann-benchmarks"
+    console.print(f"imported {import_results(source, run_dir)} results into {run_dir}")
+
+
+@cli.command()
 def schema() -> None:
     """Print the results CSV schema as a Markdown table."""
     from bench.results.schema import markdown_table
