@@ -17,7 +17,10 @@ KINDS = {
     "synthetic": "bench.corpora.synthetic:corpus_from_params",
     "file": "bench.corpora.files:file_corpus",
     "images": "bench.images.features:image_corpus_from_spec",
+    "named": "bench.catalogue.resolve:named_corpus",
 }
+# A name with no YAML may still be a named public dataset or a vector file's path.
+RESOLVER = "bench.catalogue.resolve:spec_for"
 
 
 def dataset_names() -> list[str]:
@@ -27,9 +30,14 @@ def dataset_names() -> list[str]:
 def dataset_spec(name: str) -> dict[str, Any]:
     path = paths.datasets_dir() / f"{name}.yaml"
     if not path.exists():
+        module, _, function = RESOLVER.partition(":")
+        spec = getattr(importlib.import_module(module), function)(name)
+        if spec is not None:
+            return spec
         raise BenchError(
             f"unknown dataset {name!r}: expected one of {', '.join(dataset_names())} "
-            f"(files in {paths.datasets_dir()})"
+            f"(files in {paths.datasets_dir()}), a named dataset (`bench datasets`) or a "
+            "vector file's path"
         )
     return read_yaml(path, "dataset")
 

@@ -9,6 +9,7 @@ from typing import Any
 from bench.backends.registry import Algorithm, algorithms, get_algorithm
 from bench.corpora.corpus import Corpus
 from bench.errors import BenchError
+from bench.runner.adhoc import grids_for
 from bench.runner.suite import Suite
 from bench.storage import fingerprint
 
@@ -98,8 +99,8 @@ def plan_jobs(
                     corpus.metric,
                 )
                 continue
-            query_grid = algorithm.query_grid(suite.grid)
-            for build_params in algorithm.build_grid(suite.grid):
+            build_grid, query_grid = grids_for(suite, algorithm)
+            for build_params in build_grid:
                 settings = (
                     suite.k,
                     list(suite.modes),

@@ -31,6 +31,7 @@ class Suite:
     memory_limit_gb: float = 8.0
     description: str = ""
     images: dict[str, Any] | None = None  # the image stage (extractors, PCA sweep, t-SNE)
+    grids: dict[str, Any] = field(default_factory=dict)  # inline grids by algorithm
 
     def __post_init__(self) -> None:
         if not 1 <= self.k <= 100:
