@@ -231,3 +231,37 @@ def test_fronts_for_costs_keep_the_cheapest() -> None:
     front = pareto_front(points, "build_s", higher=False)
     assert front["recall"].tolist() == [0.5, 0.95, 0.99]  # 0.9 costs more than 0.95
     assert spread_recall(np.array([0.9, 0.99, 1.0])) == pytest.approx([1.0, 2.0, 4.0])
+
+
+def test_a_report_section_is_one_file(tmp_path, monkeypatch) -> None:
+    """A module dropped into bench.report.sections is found, called, and its table skipped."""
+    import pandas as pd
+
+    from bench.report import sections
+    from bench.report.document import Section
+
+    extra = tmp_path / "extra_sections"
+    extra.mkdir()
+    (extra / "zz_latency_budget.py").write_text(
+        "from bench.report.document import Section\n"
+        'TABLE = "budget.csv"\n'
+        "def section(frame, run_dir):\n"
+        "    path = run_dir / TABLE\n"
+        "    if not path.exists():\n"
+        "        return None\n"
+        "    import pandas as pd\n"
+        '    return Section("Latency budget", "from budget.csv", pd.read_csv(path))\n'
+    )
+    monkeypatch.setattr(sections, "__path__", [*sections.__path__, str(extra)])
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    names = [module.__name__.rsplit(".", 1)[1] for module in sections.section_modules()]
+    assert names == sorted(names) and {"pca", "quality", "scaling", "zz_latency_budget"} <= set(
+        names
+    )
+    assert "budget.csv" in sections.section_tables()
+    assert sections.run_sections(pd.DataFrame(), run_dir) == [], "no tables, no sections"
+    (run_dir / "budget.csv").write_text("algorithm,p99_ms\nhnswlib,0.4\n")
+    found = sections.run_sections(pd.DataFrame(), run_dir)
+    assert [s.title for s in found] == ["Latency budget"] and isinstance(found[0], Section)
+    assert found[0].table.iloc[0]["p99_ms"] == 0.4

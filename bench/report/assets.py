@@ -6,7 +6,7 @@ installed plotly (Python) package ships: 1.2 MB instead of the full bundle's 4.8
 the browser parses 3-5 times faster, so a report opens quickly. Refresh it after upgrading
 plotly: `npm pack plotly.js-basic-dist-min@$(python -c 'import plotly.offline as o;
 print(o.get_plotlyjs_version())')` and copy plotly-basic.min.js here. The report uses only
-trace types of the basic bundle (bench.report.figures, bench.report.run_figures).
+trace types of the basic bundle (bench.report.figures, bench.report.sections).
 """
 
 from __future__ import annotations

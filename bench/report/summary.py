@@ -21,7 +21,7 @@ from bench.report import figures
 from bench.report.document import Report, Section
 from bench.report.pareto import plot_pareto
 from bench.report.points import Panel, operating_points, panels, pareto_front
-from bench.report.run_figures import TABLES, run_sections
+from bench.report.sections import run_sections, section_tables
 from bench.results.rundir import RUNS_LOG
 from bench.results.store import RESULTS_FILE, read_results
 
@@ -234,7 +234,7 @@ def build_report(source: Path, extra: Sequence[Section] = ()) -> Report:
         sections.append(Section("Invocations", table=runs, level=3))
     extra = [*run_sections(frame, run_dir), *extra]
     shown = {image.resolve() for section in [*sections, *extra] for image in section.images}
-    skip = {RESULTS_FILE, source.name, *TABLES}
+    skip = {RESULTS_FILE, source.name, *section_tables()}
     sections += [*extra, *discover_sections(run_dir, shown, skip)]
     title = f"Benchmark report: {run_dir.resolve().name}"
     return Report(title=title, run_dir=run_dir, sections=sections)
