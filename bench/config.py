@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import re
 import typing
 from collections.abc import Callable, Iterable, Mapping
@@ -70,7 +71,9 @@ def _bounds(minimum: float | None, maximum: float | None, above: float | None) -
     return "" if minimum is None else f" >= {minimum:g}"
 
 
-def _in_bounds(value: float, minimum: float | None, maximum: float | None, above: float | None):
+def _in_bounds(
+    value: float, minimum: float | None, maximum: float | None, above: float | None
+) -> bool:
     return (
         (minimum is None or value >= minimum)
         and (maximum is None or value <= maximum)
@@ -78,7 +81,7 @@ def _in_bounds(value: float, minimum: float | None, maximum: float | None, above
     )
 
 
-def int_expectation(minimum: int | None = None, maximum: int | None = None) -> str:
+def _int_expectation(minimum: int | None = None, maximum: int | None = None) -> str:
     if maximum is None and minimum == 1:
         return "a positive integer"
     if maximum is None and minimum == 0:
@@ -89,7 +92,7 @@ def int_expectation(minimum: int | None = None, maximum: int | None = None) -> s
 def check_int(value: Any, minimum: int | None = None, maximum: int | None = None) -> int:
     """A strict integer (not a bool, float or string) within the bounds."""
     if not _is_int(value) or not _in_bounds(value, minimum, maximum, None):
-        raise ValueError(f"expected {int_expectation(minimum, maximum)}")
+        raise ValueError(f"expected {_int_expectation(minimum, maximum)}")
     return value
 
 
@@ -99,10 +102,9 @@ def check_number(
     maximum: float | None = None,
     above: float | None = None,
 ) -> float:
-    """A strict number (an int or a float, not a bool or string) within the bounds."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError("expected a number" + _bounds(minimum, maximum, above))
-    if value != value or not _in_bounds(value, minimum, maximum, above):  # NaN fails too
+    """A strict finite number (an int or a float, not a bool or string) within the bounds."""
+    number = not isinstance(value, bool) and isinstance(value, int | float)
+    if not number or not math.isfinite(value) or not _in_bounds(value, minimum, maximum, above):
         raise ValueError("expected a number" + _bounds(minimum, maximum, above))
     return value  # an int stays an int: fingerprints of what was written stay the same
 
@@ -146,7 +148,6 @@ def one_of(choices: Iterable[str]) -> Any:
     return _plain(str, functools.partial(check_choice, choices=tuple(choices)))
 
 
-Int = integer()
 PositiveInt = integer(1)
 NonNegativeInt = integer(0)
 Number = number()
