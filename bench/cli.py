@@ -32,9 +32,21 @@ def cli(verbose: bool) -> None:
 @click.option(
     "--suite",
     "suite_name",
-    default="quick",
-    show_default=True,
-    help="Suite name (suites/<name>.yaml) or path to a suite YAML.",
+    default=None,
+    help="Suite name (suites/<name>.yaml) or path to a suite YAML [default: quick].",
+)
+@click.option(
+    "--dataset",
+    default=None,
+    help="Run on one dataset without a suite file: a dataset YAML name, a named public "
+    "dataset (`bench datasets`) or a vector file path (.hdf5, .fvecs, .fbin, .npy, ...).",
+)
+@click.option("--grid", default=None, help="Named grid of the backends (default: quick).")
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    help="Override one parameter's values: ALGORITHM.PARAM=V1,V2 (repeatable).",
 )
 @click.option("--run", "run_name", default=None, help="Run directory name (default: the suite).")
 @click.option(
@@ -65,7 +77,10 @@ def cli(verbose: bool) -> None:
     help="Also write results.parquet (the CSV is always written: it is what resume reads).",
 )
 def run(
-    suite_name: str,
+    suite_name: str | None,
+    dataset: str | None,
+    grid: str | None,
+    sets: tuple[str, ...],
     run_name: str | None,
     results_root: Path | None,
     algorithms: str | None,
@@ -75,9 +90,20 @@ def run(
     scheduler: str | None,
     formats: tuple[str, ...],
 ) -> None:
-    """Run a suite; finished jobs in the same run directory are skipped (resume)."""
+    """Run a suite, or one dataset ad hoc; finished jobs in the run directory are skipped.
+
+    \b
+    Examples:
+      bench run --suite quick
+      bench run --dataset random-xs-20-euclidean --algorithms hnswlib,annoy
+      bench run --dataset glove-25-angular --algorithms hnswlib --set hnswlib.M=16,32
+      bench run --dataset data/sift_base.fvecs --algorithms faiss-ivf --grid standard
+      bench run --suite my-suite.yaml    # with inline grids, e.g.
+                                         # grids: {hnswlib: {build: {M: [32]}, query: {ef: [50]}}}
+    """
     from dataclasses import replace
 
+    from bench.runner.adhoc import adhoc_suite, apply_sets
     from bench.runner.executors import LocalExecutor
     from bench.runner.run import run_suite
     from bench.runner.suite import load_suite
@@ -91,9 +117,18 @@ def run(
     else:
         chosen = LocalExecutor()
 
-    suite = load_suite(suite_name)
-    if algorithms:
-        suite = replace(suite, algorithms=tuple(a.strip() for a in algorithms.split(",")))
+    chosen_algorithms = tuple(a.strip() for a in algorithms.split(",")) if algorithms else None
+    if dataset and suite_name:
+        raise BenchError("--dataset runs without a suite: expected --dataset or --suite, not both")
+    if dataset:
+        suite = adhoc_suite(dataset, chosen_algorithms, **({"grid": grid} if grid else {}))
+    else:
+        suite = load_suite(suite_name or "quick")
+        if chosen_algorithms:
+            suite = replace(suite, algorithms=chosen_algorithms)
+        if grid:
+            suite = replace(suite, grid=grid)
+    suite = apply_sets(suite, sets)
     run_dir = (results_root or paths.results_dir()) / (run_name or suite.name)
     if suite.images:  # the image study first: it produces the feature corpora the jobs use
         from bench.images.stage import run_image_stage
@@ -153,7 +188,9 @@ def backends() -> None:
 
 @cli.command()
 def datasets() -> None:
-    """List the corpus definitions in datasets/."""
+    """List the corpus definitions in datasets/ and the named public datasets."""
+    from bench.catalogue.entries import catalogue
+    from bench.catalogue.local import status
     from bench.corpora.registry import dataset_names, dataset_spec
 
     table = Table("dataset", "kind", "description")
@@ -161,6 +198,82 @@ def datasets() -> None:
         spec = dataset_spec(name)
         table.add_row(name, str(spec.get("kind")), str(spec.get("description", "")))
     console.print(table)
+    named = Table("named dataset", "family", "metric", "dim", "train", "test", "size", "status")
+    for entry in catalogue().values():
+        state = status(entry)
+        named.add_row(
+            entry.name,
+            entry.family,
+            entry.metric,
+            str(entry.dim),
+            f"{entry.n_train:,}",
+            f"{entry.n_test:,}",
+            _size(entry.size_bytes),
+            state.text + (f" ({_size(state.bytes_on_disk)})" if state.bytes_on_disk else ""),
+        )
+    console.print(named)
+
+
+def _size(count: int) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if count < 1000 or unit == "GB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1000
+    return ""
+
+
+@cli.command()
+@click.argument("names", nargs=-1, required=True)
+@click.option("--force", is_flag=True, help="Delete the local copy and download it again.")
+def fetch(names: tuple[str, ...], force: bool) -> None:
+    """Download (or generate) named datasets into the cache and verify them (sha256)."""
+    from bench.catalogue.entries import named
+    from bench.catalogue.local import ensure
+
+    for name in names:
+        entry = named(name)
+        for path in ensure(entry, full_check=True, force=force):
+            console.print(f"{name}: {path} ({_size(path.stat().st_size)}, verified)")
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--k", type=int, default=None, help="Score at this k (<= the run's; default its k).")
+@click.option("--epsilon", type=float, default=1e-3, show_default=True, help="Relative tie slack.")
+def rescore(run_dir: Path, k: int | None, epsilon: float) -> None:
+    """Recompute recall (and P@k) from a run's kept answers, without re-running anything."""
+    from bench.report.rescore import write_rescored
+
+    console.print(f"rescored: {write_rescored(run_dir, k, epsilon)}")
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.argument("out_dir", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["ann-benchmarks"]), required=True)
+def export(run_dir: Path, out_dir: Path, fmt: str) -> None:
+    """Write a run in another tool's results layout (ann-benchmarks: OUT_DIR/<dataset>/...)."""
+    from bench.interop.ann_benchmarks import export_run
+
+    written = export_run(run_dir, out_dir)
+    console.print(f"{len(written)} result files under {out_dir} ({fmt} layout)")
+
+
+@cli.command("import-ann-benchmarks")
+@click.argument("source", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option(
+    "--into",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Run directory to append to, e.g. one of ours to compare in one report "
+    "(default: results/ann-benchmarks).",
+)
+def import_ann_benchmarks(source: Path, into: Path | None) -> None:
+    """Read ann-benchmarks result files; recall recomputed here from their neighbours."""
+    from bench.interop.ann_benchmarks import import_results
+
+    run_dir = into or paths.results_dir() / "ann-benchmarks"
+    console.print(f"imported {import_results(source, run_dir)} results into {run_dir}")
 
 
 @cli.command()
@@ -172,15 +285,33 @@ def schema() -> None:
 
 
 @cli.command()
-@click.argument("run_dir", type=click.Path(path_type=Path, exists=True))
-def report(run_dir: Path) -> None:
-    """Write RUN_DIR/report.html (self-contained) and RUN_DIR/report.md.
+@click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
+@click.option(
+    "--site",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Write a static multi-run site into this folder instead (index, run, corpus and "
+    "algorithm pages).",
+)
+def report(runs: tuple[Path, ...], site: Path | None) -> None:
+    """Write RUN/report.html (interactive, self-contained, works offline) and RUN/report.md.
 
-    RUN_DIR is a run directory or its results file (.csv or .parquet). Other CSVs in the run
-    directory become tables and plots/*.png not shown yet become a gallery."""
+    RUN is a run directory or its results file (.csv or .parquet). Other CSVs in the run
+    directory become tables and plots/*.png not shown yet become a gallery. With --site OUT,
+    several runs become one static site: OUT/index.html and a page per run, corpus and
+    algorithm."""
     from bench.report import html, markdown
     from bench.report.summary import build_report
 
+    if site is not None:
+        from bench.report.site import write_site
+
+        pages = write_site(site, list(runs))
+        console.print(f"site: {pages[0]} ({len(pages)} pages)")
+        return
+    if len(runs) > 1:
+        raise click.UsageError("several runs need --site OUT (one report per run otherwise)")
+    run_dir = runs[0]
     content = build_report(run_dir)
     out_dir = run_dir if run_dir.is_dir() else run_dir.parent
     console.print(f"report: {html.write(content, out_dir / 'report.html')}")

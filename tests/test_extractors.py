@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,8 @@ import pytest
 
 from bench.corpora.registry import corpus_from_spec
 from bench.errors import BenchError
-from bench.extractors.zoo import get_spec
+from bench.extractors.weights import weights_identity
+from bench.extractors.zoo import ZOO, get_spec
 from bench.images.synthetic import KINDS, write_image_folder
 
 torch = pytest.importorskip("torch", reason="torch (the `torch` extra) exports the models")
@@ -163,7 +165,7 @@ def test_torchvision_weights_load_from_a_local_file(tmp_path: Path, bench_env: P
     local = tmp_path / "mobilenet_v2-local.pth"
     torch.save(state, local)
     spec = get_spec("mobilenet")
-    assert fetch_torchvision_weights("mobilenet_v2", tmp_path, local) == local
+    assert fetch_torchvision_weights(spec, tmp_path, local) == local
     module = build_module(spec, tmp_path, local)
     loaded = module.state_dict()["features.0.0.weight"]
     assert torch.equal(loaded, state["features.0.0.weight"])
@@ -173,23 +175,21 @@ def test_torchvision_weights_load_from_a_local_file(tmp_path: Path, bench_env: P
     assert record["weights_identity"].startswith("file sha256:")
     assert model_fingerprint(spec, local) != model_fingerprint(spec)
     with pytest.raises(BenchError, match="weights file not found"):
-        fetch_torchvision_weights("resnet50", tmp_path, tmp_path / "absent.pth")
+        fetch_torchvision_weights(get_spec("resnet50"), tmp_path, tmp_path / "absent.pth")
     with pytest.raises(BenchError, match="not a torchvision resnet50 state dict"):
         build_module(get_spec("resnet50"), tmp_path, local)
 
 
-def test_torchvision_weights_download_is_hash_checked(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_torchvision_weights_download_is_hash_checked(tmp_path: Path) -> None:
     """A download whose sha256 does not start with torchvision's published prefix is refused."""
     from bench.extractors import models
 
     served = tmp_path / "served" / "resnet50-0676ba61.pth"
     served.parent.mkdir()
     served.write_bytes(b"not the weights")
-    monkeypatch.setitem(models.TORCHVISION_WEIGHTS, "resnet50", served.as_uri())
+    spec = replace(get_spec("resnet50"), weights_source=served.as_uri())
     with pytest.raises(BenchError, match=r"checksum mismatch.*weights: random"):
-        models.fetch_torchvision_weights("resnet50", tmp_path / "cache")
+        models.fetch_torchvision_weights(spec, tmp_path / "cache")
     assert not (tmp_path / "cache" / served.name).exists()
 
 
@@ -232,3 +232,15 @@ def test_finetune_trains_exports_and_scores_on_the_test_split(shapes: Path, tmp_
     assert (frame["protocol"] == "test split, leave-one-out").all()
     assert outcome["before"] != outcome["after"] or record["epoch_losses"][0] > 0
     assert (tmp_path / "run" / "plots" / "finetune-tsne-worst.png").exists()
+
+
+@pytest.mark.parametrize("name", sorted(ZOO))
+def test_every_zoo_entry_is_complete(name: str) -> None:
+    """A model is one zoo entry: preprocessing, architecture and where its weights come from
+    (adding an entry is tested here; the ONNX export of each family is tested above)."""
+    spec = get_spec(name)
+    assert spec.name == name and spec.family in ("efficientnet-lite", "torchvision")
+    assert 0 < spec.input_size <= spec.resize and len(spec.mean) == len(spec.std) == 3
+    assert spec.arch and spec.weights == "imagenet"
+    assert spec.weights_source and spec.weights_sha256, "weights named by source and hash"
+    assert weights_identity(spec).endswith(f"sha256:{spec.weights_sha256}")

@@ -15,7 +15,11 @@ from bench import paths
 from bench.corpora.corpus import normalize_rows
 from bench.corpora.files import load_file_corpus
 from bench.corpora.formats import (
+    FORMAT_BY_NAME,
+    FORMAT_TABLE,
+    WRITERS,
     content_fingerprint,
+    format_of,
     open_vectors,
     read_ann_hdf5,
     read_ground_truth,
@@ -31,17 +35,9 @@ from bench.groundtruth.exact import exact_knn
 from bench.groundtruth.example import write_example
 from bench.groundtruth.file_truth import check_ground_truth_sample
 
-FORMAT_DTYPES = {
-    "fvecs": np.float32,
-    "ivecs": np.int32,
-    "bvecs": np.uint8,
-    "fbin": np.float32,
-    "f16bin": np.float16,
-    "u8bin": np.uint8,
-    "i8bin": np.int8,
-    "ibin": np.int32,
-    "npy": np.float32,
-}
+# Every writable entry of the format table (a new format is tested by adding its entry).
+WRITABLE = [entry for entry in FORMAT_TABLE if entry.layout in WRITERS]
+FORMAT_DTYPES = {entry.name: entry.dtype or np.dtype(np.float32) for entry in WRITABLE}
 
 
 def sample_matrix(rng: np.random.Generator, dtype: type, shape: tuple[int, int]) -> np.ndarray:
@@ -84,8 +80,11 @@ def blobs(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.mark.parametrize("fmt", FORMAT_DTYPES)
 def test_round_trip(fmt: str, tmp_path: Path, rng: np.random.Generator) -> None:
+    """Every table entry: written, recognised by each of its suffixes, read back identically."""
+    entry = FORMAT_BY_NAME[fmt]
     matrix = sample_matrix(rng, FORMAT_DTYPES[fmt], (37, 9))
-    path = tmp_path / f"m.{fmt}"
+    assert all(format_of(Path(f"x{suffix}")) == fmt for suffix in entry.suffixes)
+    path = tmp_path / f"m{entry.suffixes[0]}"
     write_vectors(path, matrix)
     assert np.array_equal(read_vectors(path), matrix)
     assert np.array_equal(read_vectors(path, start=5, stop=12), matrix[5:12])

@@ -1,8 +1,10 @@
 """`bench report`: a real run (exact, approximate-ish and failing adapters) turned into
-report.md and a self-contained report.html that a real headless browser renders."""
+report.md and a self-contained interactive report.html (the browser side is in
+test_report_browser.py)."""
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -20,24 +22,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from PIL import Image
 
+from bench.report.figures import LINEAR_BUTTON, SPREAD_BUTTON, spread_recall
+from bench.report.points import operating_points, panels, pareto_front, spread_text
 from bench.report.summary import qps_at_recall
-from bench.results.store import write_parquet
+from bench.results.store import read_results, write_parquet
 from bench.runner.run import run_suite
 from bench.runner.suite import Suite
 from tests.conftest import TESTS_DIR, TINY_DATASETS
-
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="module")
@@ -165,12 +157,30 @@ def test_markdown_report_has_every_part(run_dir: Path, report: dict[str, str]) -
 def test_html_report_is_self_contained(report: dict[str, str]) -> None:
     html = report["html"]
     page = parse(html)
-    assert len(page.images) == 5  # 2 corpora x 2 modes + the extra plot
+    assert len(page.images) == 1  # the extra plot; the Pareto plots are interactive figures
     assert all(src.startswith("data:image/png;base64,") for src in page.images)
-    assert all(ref.startswith("data:") for ref in page.references), "no external references"
-    assert not page.tags & {"script", "link", "iframe", "object", "embed"}
-    assert "url(" not in html and "@import" not in html
+    assert page.references == page.images, "no external references (no script src, no link)"
+    assert not page.tags & {"link", "iframe", "object", "embed"}
+    assert html.count("plotly.js (basic - minified)") == 1  # plotly.js embedded once
+    assert "@import" not in html
+    figures = re.findall(r'<script type="application/json" id="([^"]+)-data">', html)
+    # 2 corpora x 2 modes x (recall vs QPS, build time, index size, QPS@recall bars), plus
+    # p99 latency in single mode and P@k vs QPS on the labelled (clustered) corpus
+    assert len(figures) == 2 * 2 * 4 + 2 + 2
+    assert all(f'<div class="figure" id="{name}" data-figure="1">' in html for name in figures)
     assert "always fails to build" in html and "<table" in html and "resnet18" in html
+
+
+def test_figures_carry_hover_and_axis_switch(report: dict[str, str]) -> None:
+    html = report["html"]
+    first = re.search(r'<script type="application/json" id="[^"]+-data">(.*?)</script>', html)
+    spec = json.loads(first.group(1).replace("<\\/", "</"))
+    names = {trace["name"] for trace in spec["data"] if trace.get("showlegend")}
+    assert names == {"test-exact", "test-inaccurate"}
+    hover = " ".join(text for trace in spec["data"] for text in trace["hovertext"])
+    assert "QPS" in hover and "over 2 reps" in hover and "p99 latency" in hover
+    buttons = spec["layout"]["updatemenus"][0]["buttons"]
+    assert [b["label"] for b in buttons] == [SPREAD_BUTTON, LINEAR_BUTTON]
 
 
 def test_report_reads_parquet(run_dir: Path, tmp_path: Path) -> None:
@@ -184,40 +194,40 @@ def test_report_reads_parquet(run_dir: Path, tmp_path: Path) -> None:
     assert "results.parquet" not in (copy / "report.md").read_text()
 
 
-def chromium() -> str | None:
-    return next(
-        (
-            found
-            for name in ("chromium", "chromium-browser", "google-chrome")
-            if (found := shutil.which(name))
-        ),
-        None,
-    )
+def test_points_keep_k_and_corpus_versions_apart(run_dir: Path) -> None:
+    frame = read_results(run_dir)
+    again = frame.assign(k=100, qps=frame["qps"] / 2)  # the same configurations at k=100
+    points = operating_points(pd.concat([frame, again], ignore_index=True))
+    assert len(points) == 2 * len(operating_points(frame))
+    found = {(panel.slug, panel.mode, panel.k) for panel, _ in panels(points)}
+    assert ("tiny-euclidean-k100", "single", 100) in found
+    assert ("tiny-euclidean-k10", "single", 10) in found
+    for panel, group in panels(points):
+        assert set(group["k"]) == {panel.k}  # never k=10 and k=100 on one curve
+        assert group["corpus_fingerprint"].nunique() == 1
 
 
-def test_html_report_renders_in_headless_chromium(
-    run_dir: Path, report: dict[str, str], tmp_path: Path
-) -> None:
-    browser = chromium()
-    if browser is None:
-        pytest.skip("chromium is not installed (CI: apt-get install -y chromium)")
-    url = (run_dir / "report.html").resolve().as_uri()
-    common = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
-    shot = tmp_path / "report.png"
-    subprocess.run(
-        [*common, f"--screenshot={shot}", "--window-size=1280,4000", url],
-        capture_output=True,
-        timeout=120,
-        check=True,
+def test_qps_spread_from_rows_or_repetitions(run_dir: Path) -> None:
+    frame = read_results(run_dir)
+    computed = operating_points(frame, "single")
+    assert (computed["repetitions"] == 2).all() and not computed["qps_ci"].any()
+    assert (computed["qps_low"] <= computed["qps"]).all()
+    assert (computed["qps"] <= computed["qps_high"]).all()
+    assert "over 2 reps" in spread_text(computed.iloc[0])
+    given = frame.assign(
+        qps_median_ci_low=frame["qps"] * 0.9,
+        qps_median_ci_high=frame["qps"] * 1.1,
+        qps_cv=0.05,
+        noisy="True",
     )
-    assert shot.exists() and shot.stat().st_size > 10_000
-    pixels = np.asarray(Image.open(shot).convert("RGB"))
-    assert pixels.shape[:2] == (4000, 1280)
-    assert pixels.std() > 10, "the screenshot is blank"
-    assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 100, "no plots drawn"
-    dom = subprocess.run(
-        [*common, "--dump-dom", url], capture_output=True, text=True, timeout=120, check=True
-    ).stdout
-    page = parse(dom)
-    assert len(page.images) == 5
-    assert all(re.fullmatch(r"data:image/png;base64,[A-Za-z0-9+/=]+", src) for src in page.images)
+    points = operating_points(given, "single")
+    assert points["qps_ci"].all() and points["noisy"].all()
+    text = spread_text(points.iloc[0])
+    assert text.startswith("95% CI") and "CV 5.0%" in text and "NOISY" in text
+
+
+def test_fronts_for_costs_keep_the_cheapest() -> None:
+    points = pd.DataFrame({"recall": [0.5, 0.9, 0.95, 0.99], "build_s": [1.0, 3.0, 2.0, 5.0]})
+    front = pareto_front(points, "build_s", higher=False)
+    assert front["recall"].tolist() == [0.5, 0.95, 0.99]  # 0.9 costs more than 0.95
+    assert spread_recall(np.array([0.9, 0.99, 1.0])) == pytest.approx([1.0, 2.0, 4.0])

@@ -19,7 +19,7 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, PlainValidator
+from pydantic import AfterValidator, BeforeValidator, PlainValidator
 
 from bench import paths
 from bench.backends.base import Backend
@@ -128,7 +128,14 @@ def _grid_union(value: Any) -> Any:
     return [_or_empty(entry) for entry in _as_list(_or_empty(value))]
 
 
-Grid = Annotated[tuple[GridPoints, ...], BeforeValidator(_grid_union)]
+def _plain(union: tuple[GridPoints, ...]) -> list[Params]:
+    """Back to plain data (what `expand` and inline grid overrides work on), normalised:
+    a list of {"build": {param: [values]}, "query": {...}}."""
+    return [{part: dict(getattr(points, part)) for part in PARTS} for points in union]
+
+
+# A grid as written (one mapping or a list of them), checked, then plain normalised data.
+Grid = Annotated[tuple[GridPoints, ...], BeforeValidator(_grid_union), AfterValidator(_plain)]
 
 
 @schema
@@ -164,8 +171,9 @@ class Algorithm:
     adapter: str  # "module:Class"
     metrics: tuple[str, ...]
     fixed: Params = field(default_factory=dict)
-    grids: dict[str, tuple[GridPoints, ...]] = field(default_factory=dict)
+    grids: dict[str, list[Params]] = field(default_factory=dict)
     source: Path | None = None
+    params: ParamDeclarations | None = None  # None: the file declares no parameters
 
     def unavailable_reason(self) -> str | None:
         """Why the library cannot be imported here, without importing it; None if it can."""
@@ -203,7 +211,11 @@ class Algorithm:
         """Raise a BenchError unless this algorithm has the named grid."""
         self._grid(grid)
 
-    def _grid(self, grid: str) -> tuple[GridPoints, ...]:
+    def check_params(self, grid: list[Params], where: str, at: tuple[Any, ...]) -> None:
+        """Raise a BenchError unless every parameter of `grid` is declared and fits."""
+        check_params(grid, self.params, where, at)
+
+    def _grid(self, grid: str) -> list[Params]:
         if grid not in self.grids:
             raise BenchError(
                 f"backend {self.name!r} has no grid {grid!r}: expected one of "
@@ -225,41 +237,43 @@ def load_adapter(adapter: str, install: str = "") -> type[Backend]:
     return getattr(module, class_name)
 
 
-def expand(grid: tuple[GridPoints, ...], part: str) -> list[Params]:
+def expand(grid: Any, part: str) -> list[Params]:
     """Expand the `part` ('build' or 'query') of a grid into a list of parameter dicts."""
+    entries = grid if isinstance(grid, list) else [grid]
     out: list[Params] = []
-    for points in grid:
-        spec: dict[str, list[Any]] = getattr(points, part)
-        combos = itertools.product(*spec.values())
-        out.extend(dict(zip(spec, combo, strict=True)) for combo in combos)
+    for entry in entries:
+        spec = (entry or {}).get(part) or {}
+        values = [v if isinstance(v, list) else [v] for v in spec.values()]
+        out.extend(dict(zip(spec, combo, strict=True)) for combo in itertools.product(*values))
     return out
 
 
-def _check_params(
-    name: str, spec: AlgorithmSpec, declared: ParamDeclarations | None, where: str
+def check_params(
+    grid: list[Params], declared: ParamDeclarations | None, where: str, at: tuple[Any, ...]
 ) -> None:
-    """Every parameter of `fixed` and the grids is declared, and every value fits its type
-    and range, so a misspelt name or `M: 8.7` fails here, not silently in a worker."""
+    """Every parameter of a (checked, plain) grid is declared and every value fits its type
+    and range, so a misspelt name or `M: 8.7` fails here, not silently in a worker. `at`
+    locates the grid in its file for the message."""
     if declared is None:  # a file without declarations (e.g. a quick local experiment)
         return
-    places: list[tuple[tuple[Any, ...], str, dict[str, list[Any]]]] = [
-        (("algorithms", name, "fixed"), "build", {k: [v] for k, v in spec.fixed.items()})
-    ]
-    for grid, union in spec.grids.items():
-        for index, points in enumerate(union):
-            at = ("algorithms", name, "grids", grid) + ((index,) if len(union) > 1 else ())
-            places.extend(((*at, part), part, getattr(points, part)) for part in PARTS)
-    for at, part, values in places:
-        accepted = getattr(declared, part)
-        for param, items in values.items():
-            if param not in accepted:
-                raise BenchError(f"{where}: {unknown_key((*at, param), accepted)}")
-            for index, value in enumerate(items):
-                try:
-                    accepted[param].check(value)
-                except ValueError as exc:
-                    loc = at + (param,) + ((index,) if at[-1] != "fixed" else ())
-                    raise BenchError(f"{where}: {bad_value(loc, value, str(exc))}") from None
+    for index, entry in enumerate(grid):
+        for part in PARTS:
+            place = (*at, *((index,) if len(grid) > 1 else ()), part)
+            _check_values(place, entry[part], getattr(declared, part), where, listed=True)
+
+
+def _check_values(
+    at: tuple[Any, ...], values: dict[str, Any], accepted: Declared, where: str, listed: bool
+) -> None:
+    for param, items in values.items():
+        if param not in accepted:
+            raise BenchError(f"{where}: {unknown_key((*at, param), accepted)}")
+        for index, value in enumerate(items if listed else [items]):
+            try:
+                accepted[param].check(value)
+            except ValueError as exc:
+                loc = (*at, param, index) if listed else (*at, param)
+                raise BenchError(f"{where}: {bad_value(loc, value, str(exc))}") from None
 
 
 def _algorithms_in(path: Path) -> list[Algorithm]:
@@ -268,7 +282,10 @@ def _algorithms_in(path: Path) -> list[Algorithm]:
     found = []
     for name, spec in data.algorithms.items():
         declared = data.params.merged(spec.params) if data.params else spec.params
-        _check_params(name, spec, declared, where)
+        if declared is not None:
+            _check_values(("algorithms", name, "fixed"), spec.fixed, declared.build, where, False)
+        for grid, union in spec.grids.items():
+            check_params(union, declared, where, ("algorithms", name, "grids", grid))
         found.append(
             Algorithm(
                 name=name,
@@ -280,6 +297,7 @@ def _algorithms_in(path: Path) -> list[Algorithm]:
                 fixed=dict(spec.fixed),
                 grids=dict(spec.grids),
                 source=path,
+                params=declared,
             )
         )
     return found

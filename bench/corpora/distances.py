@@ -15,7 +15,7 @@ def pairwise_block(
     """Ranking scores [n_queries, n_block] (smaller is nearer) from one GEMM.
 
     For euclidean this is ||x||^2 - 2 q.x, which orders like the distance without the
-    per-query constant and the square root; `to_distances` finishes the job on the k kept.
+    per-query constant and the square root (the ground truth re-measures the k it keeps).
     """
     products = queries @ block.T
     if metric == "euclidean":
@@ -24,15 +24,6 @@ def pairwise_block(
         return products
     np.negative(products, out=products)
     return products
-
-
-def to_distances(scores: np.ndarray, query_sq_norms: np.ndarray, metric: str) -> np.ndarray:
-    """Turn ranking scores of the kept neighbours into true distances of the metric."""
-    if metric == "euclidean":
-        return np.sqrt(np.maximum(scores + query_sq_norms[:, None], 0.0)).astype(np.float32)
-    if metric == "angular":
-        return (1.0 + scores).astype(np.float32)
-    return scores.astype(np.float32)
 
 
 def exact_distances(query: np.ndarray, rows: np.ndarray, metric: str) -> np.ndarray:

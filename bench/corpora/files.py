@@ -49,7 +49,7 @@ from bench.storage import cache_path, fingerprint
 log = logging.getLogger(__name__)
 
 FILE_CORPUS_VERSION = 1
-HDF5_KEYS = frozenset({"format", "path", "metric", "limit", "query_limit"})
+HDF5_KEYS = frozenset({"format", "path", "metric", "limit", "query_limit", "override_distance"})
 SPLIT_KEYS = frozenset(
     {"format", "train", "queries", "ground_truth", "metric", "limit", "query_limit"}
 )
@@ -148,12 +148,13 @@ def _hdf5_corpus(name: str, spec: dict[str, Any]) -> tuple[Corpus, FileGroundTru
     query_limit = _optional_count(spec, "query_limit", what)
     content = content_fingerprint(path)
     with read_ann_hdf5(path) as data:
-        if spec.get("metric", data.metric) != data.metric:
+        # override_distance: the catalogue's lastfm-64-dot is `dot` in a file saying angular
+        if spec.get("metric", data.metric) != data.metric and not spec.get("override_distance"):
             raise BenchError(
                 f"{what}: metric {spec['metric']!r}, but {path} has distance "
                 f"{data.distance!r}: expected metric {data.metric!r} (or no metric key)"
             )
-        metric = data.metric
+        metric = spec.get("metric", data.metric)
         n_train, n_test = len(data.train), len(data.test)
         rows = _rows(data.train, limit, "limit", what)
         n_queries = _rows(data.test, query_limit, "query_limit", what)

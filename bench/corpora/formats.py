@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,23 +33,41 @@ from bench.corpora.corpus import normalize_rows
 from bench.errors import BenchError
 from bench.storage import atomic_path, cached_npy
 
-VECS_DTYPES: dict[str, np.dtype] = {
-    "fvecs": np.dtype("<f4"),
-    "ivecs": np.dtype("<i4"),
-    "bvecs": np.dtype("u1"),
-}
-BIN_DTYPES: dict[str, np.dtype] = {
-    "fbin": np.dtype("<f4"),
-    "f16bin": np.dtype("<f2"),
-    "u8bin": np.dtype("u1"),
-    "i8bin": np.dtype("i1"),
-    "ibin": np.dtype("<i4"),
-}
-FORMATS = (*VECS_DTYPES, *BIN_DTYPES, "npy", "hdf5")
-SUFFIXES = {f".{name}": name for name in (*VECS_DTYPES, *BIN_DTYPES, "npy", "hdf5")} | {
-    ".h5": "hdf5",
-}
-ID_FORMATS = ("ivecs", "ibin", "npy")
+
+@dataclass(frozen=True)
+class VectorFormat:
+    """One row of the table of vector file formats.
+
+    `layout` says how the file is laid out (and so which reader and writer handle it):
+    `vecs` (TEXMEX: an int32 dimension before every row), `bin` (big-ann: an int32 row count
+    and dimension, then the rows), `npy` or `hdf5` (ann-benchmarks). `dtype` is the values'
+    type for the raw layouts. `holds_ids` marks formats that can hold ground-truth ids.
+    """
+
+    name: str
+    suffixes: tuple[str, ...]
+    layout: str
+    dtype: np.dtype | None = None
+    holds_ids: bool = False
+
+
+# A new format is one entry here (plus a reader and writer if its layout is new).
+FORMAT_TABLE: tuple[VectorFormat, ...] = (
+    VectorFormat("fvecs", (".fvecs",), "vecs", np.dtype("<f4")),
+    VectorFormat("ivecs", (".ivecs",), "vecs", np.dtype("<i4"), holds_ids=True),
+    VectorFormat("bvecs", (".bvecs",), "vecs", np.dtype("u1")),
+    VectorFormat("fbin", (".fbin",), "bin", np.dtype("<f4")),
+    VectorFormat("f16bin", (".f16bin",), "bin", np.dtype("<f2")),
+    VectorFormat("u8bin", (".u8bin",), "bin", np.dtype("u1")),
+    VectorFormat("i8bin", (".i8bin",), "bin", np.dtype("i1")),
+    VectorFormat("ibin", (".ibin",), "bin", np.dtype("<i4"), holds_ids=True),
+    VectorFormat("npy", (".npy",), "npy", holds_ids=True),
+    VectorFormat("hdf5", (".hdf5", ".h5"), "hdf5"),
+)
+FORMAT_BY_NAME = {entry.name: entry for entry in FORMAT_TABLE}
+FORMATS = tuple(FORMAT_BY_NAME)
+SUFFIXES = {suffix: entry.name for entry in FORMAT_TABLE for suffix in entry.suffixes}
+ID_FORMATS = tuple(entry.name for entry in FORMAT_TABLE if entry.holds_ids)
 
 # ann-benchmarks' `distance` attribute -> the harness' metric. Only dense float metrics.
 HDF5_METRICS = {"euclidean": "euclidean", "angular": "angular"}
@@ -194,8 +212,8 @@ def _file_size(path: Path) -> int:
         raise BenchError(f"vector file not found: {path}") from exc
 
 
-def _open_vecs(path: Path, fmt: str) -> VectorSource:
-    value_dtype = VECS_DTYPES[fmt]
+def _open_vecs(path: Path, entry: VectorFormat, dataset: str) -> VectorSource:
+    fmt, value_dtype = entry.name, entry.dtype
     size = _file_size(path)
     if size < 4:
         raise BenchError(
@@ -242,8 +260,8 @@ def _read_bin_header(path: Path, fmt: str, size: int) -> tuple[int, int]:
     return n, dim
 
 
-def _open_bin(path: Path, fmt: str) -> VectorSource:
-    dtype = BIN_DTYPES[fmt]
+def _open_bin(path: Path, entry: VectorFormat, dataset: str) -> VectorSource:
+    fmt, dtype = entry.name, entry.dtype
     size = _file_size(path)
     n, dim = _read_bin_header(path, fmt, size)
     expected = 8 + n * dim * dtype.itemsize
@@ -261,7 +279,7 @@ def _open_bin(path: Path, fmt: str) -> VectorSource:
     return VectorSource(path, fmt, data)
 
 
-def _open_npy(path: Path) -> VectorSource:
+def _open_npy(path: Path, entry: VectorFormat, dataset: str) -> VectorSource:
     _file_size(path)
     try:
         data = np.load(path, mmap_mode="r", allow_pickle=False)
@@ -309,17 +327,15 @@ def _open_hdf5_dataset(path: Path, name: str) -> VectorSource:
     return VectorSource(path, "hdf5", dataset, handle=handle)
 
 
+def _open_hdf5(path: Path, entry: VectorFormat, dataset: str) -> VectorSource:
+    return _open_hdf5_dataset(path, dataset)
+
+
 def open_vectors(path: Path, fmt: str | None = None, dataset: str = "train") -> VectorSource:
     """Open a vector file without reading it; `dataset` names the HDF5 dataset to use."""
     path = Path(path)
-    fmt = format_of(path, fmt)
-    if fmt in VECS_DTYPES:
-        return _open_vecs(path, fmt)
-    if fmt in BIN_DTYPES:
-        return _open_bin(path, fmt)
-    if fmt == "npy":
-        return _open_npy(path)
-    return _open_hdf5_dataset(path, dataset)
+    entry = FORMAT_BY_NAME[format_of(path, fmt)]
+    return READERS[entry.layout](path, entry, dataset)
 
 
 def read_vectors(
@@ -512,37 +528,45 @@ def _check_writable_matrix(matrix: np.ndarray, path: Path) -> None:
         )
 
 
+def _write_npy(tmp: Path, matrix: np.ndarray, entry: VectorFormat, path: Path) -> None:
+    out = np.lib.format.open_memmap(tmp, mode="w+", dtype=matrix.dtype, shape=matrix.shape)
+    step = block_rows(matrix.shape[1])
+    for start in range(0, len(matrix), step):
+        out[start : start + step] = matrix[start : start + step]
+    out.flush()
+    del out
+
+
+def _write_raw(tmp: Path, matrix: np.ndarray, entry: VectorFormat, path: Path) -> None:
+    """The `bin` (header, then rows) and `vecs` (a dimension before each row) layouts."""
+    n, dim = matrix.shape
+    step = block_rows(dim)
+    record = np.dtype([("dim", "<i4"), ("vec", entry.dtype, (dim,))])
+    with open(tmp, "wb") as handle:
+        if entry.layout == "bin":
+            np.array([n, dim], dtype="<i4").tofile(handle)
+        for start in range(0, n, step):
+            block = _cast(np.asarray(matrix[start : start + step]), entry.dtype, path)
+            if entry.layout == "vecs":
+                rows = np.empty(len(block), dtype=record)
+                rows["dim"] = dim
+                rows["vec"] = block
+                block = rows
+            block.tofile(handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
 def write_vectors(path: Path, matrix: np.ndarray, fmt: str | None = None) -> None:
     """Write an [n, d] matrix (may be a memory map) in a raw format or `.npy`, atomically."""
     path = Path(path)
-    fmt = format_of(path, fmt)
+    entry = FORMAT_BY_NAME[format_of(path, fmt)]
     _check_writable_matrix(matrix, path)
-    n, dim = matrix.shape
+    writer = WRITERS.get(entry.layout)
+    if writer is None:
+        raise BenchError(f"{path}: write_vectors cannot write {entry.name}, use write_ann_hdf5")
     with atomic_path(path) as tmp:
-        if fmt == "npy":
-            out = np.lib.format.open_memmap(tmp, mode="w+", dtype=matrix.dtype, shape=matrix.shape)
-            for start in range(0, n, block_rows(dim)):
-                out[start : start + block_rows(dim)] = matrix[start : start + block_rows(dim)]
-            out.flush()
-            del out
-            return
-        if fmt not in VECS_DTYPES and fmt not in BIN_DTYPES:
-            raise BenchError(f"{path}: write_vectors cannot write {fmt}, use write_ann_hdf5")
-        with open(tmp, "wb") as handle:
-            if fmt in BIN_DTYPES:
-                np.array([n, dim], dtype="<i4").tofile(handle)
-            for start in range(0, n, block_rows(dim)):
-                block = np.asarray(matrix[start : start + block_rows(dim)])
-                if fmt in BIN_DTYPES:
-                    _cast(block, BIN_DTYPES[fmt], path).tofile(handle)
-                    continue
-                record = np.dtype([("dim", "<i4"), ("vec", VECS_DTYPES[fmt], (dim,))])
-                rows = np.empty(len(block), dtype=record)
-                rows["dim"] = dim
-                rows["vec"] = _cast(block, VECS_DTYPES[fmt], path)
-                rows.tofile(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
+        writer(tmp, matrix, entry, path)
 
 
 def write_bin_ground_truth(path: Path, ids: np.ndarray, distances: np.ndarray) -> None:
@@ -583,3 +607,16 @@ def write_ann_hdf5(
         handle.create_dataset("test", data=test)
         handle.create_dataset("neighbors", data=np.asarray(neighbors, dtype=np.int64))
         handle.create_dataset("distances", data=np.asarray(distances, dtype=np.float64))
+
+
+READERS: dict[str, Callable[[Path, VectorFormat, str], VectorSource]] = {
+    "vecs": _open_vecs,
+    "bin": _open_bin,
+    "npy": _open_npy,
+    "hdf5": _open_hdf5,
+}
+WRITERS: dict[str, Callable[[Path, np.ndarray, VectorFormat, Path], None]] = {
+    "vecs": _write_raw,
+    "bin": _write_raw,
+    "npy": _write_npy,
+}

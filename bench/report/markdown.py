@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.report.summary import Report, Section
+from bench.report.document import Report, Section
 from bench.storage import write_bytes_atomic
 
 

@@ -1,4 +1,7 @@
-"""Recall versus QPS Pareto fronts per corpus, one colour per algorithm (seaborn, PNG)."""
+"""Recall versus QPS Pareto fronts as static PNGs (seaborn), one per panel.
+
+The PNGs are for the Markdown summary and PR comments; the HTML report draws the same
+fronts interactively (bench.report.figures)."""
 
 from __future__ import annotations
 
@@ -11,57 +14,33 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
+from bench.report.points import operating_points, panels, pareto_front
+
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h")
-POINT_KEYS = ["corpus", "algorithm", "build_params", "query_params", "mode", "threads"]
-
-
-def operating_points(frame: pd.DataFrame, mode: str = "single") -> pd.DataFrame:
-    """One point per parameter setting: recall (mean) and the median QPS of its repetitions."""
-    ok = frame[(frame["status"] == "ok") & (frame["mode"] == mode)]
-    if ok.empty:
-        return ok.assign(qps=[], recall=[])
-    return ok.groupby(POINT_KEYS, as_index=False).agg(
-        recall=("recall", "mean"),
-        qps=("qps", "median"),
-        label=("label", "first"),
-        build_s=("build_s", "median"),
-        index_bytes=("index_bytes", "first"),
-    )
-
-
-def pareto_front(points: pd.DataFrame) -> pd.DataFrame:
-    """Points not beaten on both recall and QPS by another point, by increasing recall."""
-    ordered = points.sort_values(["recall", "qps"], ascending=[False, False])
-    best_qps = ordered["qps"].cummax().shift(fill_value=-1.0)
-    front = ordered[ordered["qps"] > best_qps]
-    return front.sort_values("recall")
 
 
 def plot_pareto(frame: pd.DataFrame, out_dir: Path, mode: str = "single") -> list[Path]:
-    """One PNG per corpus: each algorithm's front as a line, all its points faintly."""
+    """One PNG per panel (corpus, k) of `mode`: each series' front as a line, its points faintly.
+
+    Written as OUT_DIR/pareto-<panel slug>-<mode>.png."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    points = operating_points(frame, mode)
     written = []
     sns.set_theme(style="whitegrid")
-    for corpus, group in points.groupby("corpus"):
-        algorithms = sorted(group["algorithm"].unique())
-        colours = sns.color_palette("tab20", 20)
+    colours = sns.color_palette("tab20", 20)
+    for panel, group in panels(operating_points(frame, mode)):
         fig, ax = plt.subplots(figsize=(10, 6.5))
-        for i, algorithm in enumerate(algorithms):
-            mine = group[group["algorithm"] == algorithm]
+        for i, (series, mine) in enumerate(sorted(group.groupby("series"))):
             front = pareto_front(mine)
             color, marker = colours[i % 20], MARKERS[i % len(MARKERS)]
             ax.scatter(mine["recall"], mine["qps"], color=color, alpha=0.25, s=12, marker=marker)
-            ax.plot(
-                front["recall"], front["qps"], marker=marker, ms=5, color=color, label=algorithm
-            )
+            ax.plot(front["recall"], front["qps"], marker=marker, ms=5, color=color, label=series)
         ax.set_yscale("log")
-        ax.set_xlabel("recall@k")
+        ax.set_xlabel(f"recall@{panel.k}")
         ax.set_ylabel(f"queries per second ({mode} mode, median of repetitions, log)")
-        ax.set_title(f"{corpus}: recall vs QPS (up and right is better)")
+        ax.set_title(f"{panel.title}: recall vs QPS (up and right is better)")
         ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
         fig.tight_layout()
-        path = out_dir / f"pareto-{corpus}-{mode}.png"
+        path = out_dir / f"pareto-{panel.slug}-{mode}.png"
         fig.savefig(path, dpi=110)
         plt.close(fig)
         written.append(path)

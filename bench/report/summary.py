@@ -12,36 +12,21 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from bench.report.pareto import operating_points, pareto_front, plot_pareto
+from bench.report import figures
+from bench.report.document import Report, Section
+from bench.report.pareto import plot_pareto
+from bench.report.points import Panel, operating_points, panels, pareto_front
+from bench.report.run_figures import TABLES, run_sections
 from bench.results.rundir import RUNS_LOG
 from bench.results.store import RESULTS_FILE, read_results
 
 RECALL_TARGETS = (0.9, 0.95, 0.99)
 ERROR_LINES = 6  # lines of an error's end shown in the failures table
-
-
-@dataclass(frozen=True)
-class Section:
-    """One titled part of a report: an optional paragraph, table and images (PNG paths)."""
-
-    title: str
-    text: str = ""
-    table: pd.DataFrame | None = None
-    images: tuple[Path, ...] = ()
-    level: int = 2  # heading level: 2 for top-level parts, 3 inside them
-
-
-@dataclass(frozen=True)
-class Report:
-    title: str
-    run_dir: Path
-    sections: list[Section] = field(default_factory=list)
 
 
 # --- QPS at recall targets ----------------------------------------------------------------
@@ -68,23 +53,18 @@ def qps_at_recall(front: pd.DataFrame, target: float) -> tuple[float, pd.Series]
     return math.exp(log_qps), front.iloc[upper]
 
 
-def recall_targets(
-    frame: pd.DataFrame, mode: str, targets: Sequence[float] = RECALL_TARGETS
-) -> pd.DataFrame:
-    """Tidy table: per (corpus, algorithm, target) the interpolated QPS and the cost to get it."""
+def recall_targets(points: pd.DataFrame, targets: Sequence[float] = RECALL_TARGETS) -> pd.DataFrame:
+    """Tidy table of one panel's points (with `series`, see bench.report.points.panels): per
+    (series, target) the interpolated QPS and the cost to get it."""
     records = []
-    for (corpus, algorithm), points in operating_points(frame, mode).groupby(
-        ["corpus", "algorithm"]
-    ):
-        front = pareto_front(points)
+    for series, mine in points.groupby("series", sort=True):
+        front = pareto_front(mine)
         for target in targets:
             found = qps_at_recall(front, target)
             point = found[1] if found else None
             records.append(
                 {
-                    "corpus": corpus,
-                    "algorithm": algorithm,
-                    "mode": mode,
+                    "series": series,
                     "target": target,
                     "max_recall": float(front["recall"].max()),
                     "qps": found[0] if found else math.nan,
@@ -103,7 +83,7 @@ def recall_table(tidy: pd.DataFrame) -> pd.DataFrame:
     as `a / b / c` in target order."""
     targets = "/".join(f"{t:g}" for t in sorted(tidy["target"].unique()))
     rows = []
-    for algorithm, group in tidy.sort_values("target").groupby("algorithm", sort=True):
+    for algorithm, group in tidy.sort_values("target").groupby("series", sort=True):
         row: dict[str, str] = {
             "algorithm": str(algorithm),
             "max recall": f"{group['max_recall'].iloc[0]:.3f}",
@@ -202,6 +182,26 @@ def corpora_table(frame: pd.DataFrame) -> pd.DataFrame:
 # --- the report ---------------------------------------------------------------------------
 
 
+def panel_sections(
+    points: pd.DataFrame, pngs: dict[str, Path] | None = None
+) -> list[tuple[Panel, Section]]:
+    """One section per panel of the operating points: its interactive figures, QPS at the
+    recall targets, and the static Pareto PNG named pareto-<slug>-<mode>.png among `pngs`."""
+    panel_points = list(panels(points))
+    palette = figures.styles([name for _, group in panel_points for name in group["series"]])
+    found = []
+    for panel, group in panel_points:
+        tidy = recall_targets(group)
+        png = (pngs or {}).get(f"pareto-{panel.slug}-{panel.mode}.png")
+        bars = figures.qps_bars(panel, tidy)
+        shown = (*figures.panel_figures(panel, group, palette), *([bars] if bars else []))
+        part = Section(
+            panel.title, _RECALL_NOTE, recall_table(tidy), (png,) if png else (), 3, shown
+        )
+        found.append((panel, part))
+    return found
+
+
 def build_report(source: Path, extra: Sequence[Section] = ()) -> Report:
     """The report of a run: a run directory or its results file (CSV or Parquet).
 
@@ -209,27 +209,18 @@ def build_report(source: Path, extra: Sequence[Section] = ()) -> Report:
     frame = read_results(source)
     run_dir = source if source.is_dir() else source.parent
     modes = [m for m in ("single", "batch") if ((frame["mode"] == m) & _ok(frame)).any()]
-    plots = {mode: plot_pareto(frame, run_dir / "plots", mode) for mode in modes}
+    pngs = {
+        path.name: path for mode in modes for path in plot_pareto(frame, run_dir / "plots", mode)
+    }
+    by_corpus: dict[str, list[Section]] = {}
+    for panel, part in panel_sections(operating_points(frame), pngs):
+        by_corpus.setdefault(panel.corpus, []).append(part)
     sections: list[Section] = []
     for corpus in sorted(frame["corpus"].unique()):
         text = _corpus_text(frame, corpus)
         if not (_ok(frame) & (frame["corpus"] == corpus)).any():
             text += " No measurement finished with status ok (see Failures)."
-        sections.append(Section(f"Corpus {corpus}", text))
-        for mode in modes:
-            tidy = recall_targets(frame[frame["corpus"] == corpus], mode)
-            if tidy.empty:
-                continue
-            images = tuple(p for p in plots[mode] if p.name == f"pareto-{corpus}-{mode}.png")
-            sections.append(
-                Section(
-                    f"{corpus}: {mode} mode",
-                    _RECALL_NOTE,
-                    recall_table(tidy),
-                    images,
-                    level=3,
-                )
-            )
+        sections += [Section(f"Corpus {corpus}", text), *by_corpus.get(corpus, [])]
     failures = failures_table(frame)
     if failures.empty:
         sections.append(Section("Failures", "Every job finished with status ok."))
@@ -241,8 +232,9 @@ def build_report(source: Path, extra: Sequence[Section] = ()) -> Report:
     runs = runs_table(run_dir)
     if not runs.empty:
         sections.append(Section("Invocations", table=runs, level=3))
+    extra = [*run_sections(frame, run_dir), *extra]
     shown = {image.resolve() for section in [*sections, *extra] for image in section.images}
-    skip = {RESULTS_FILE, source.name}
+    skip = {RESULTS_FILE, source.name, *TABLES}
     sections += [*extra, *discover_sections(run_dir, shown, skip)]
     title = f"Benchmark report: {run_dir.resolve().name}"
     return Report(title=title, run_dir=run_dir, sections=sections)

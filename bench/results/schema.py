@@ -70,6 +70,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("index_bytes", "int", "Index size in bytes (serialized or reported)"),
     Column("peak_rss_bytes", "int", "Peak resident memory of the worker process"),
     Column("warmup_queries", "int", "Queries run before timing"),
+    Column("answers", "str", "Neighbour ids kept for re-scoring: answers/<job_id>.npz#<key>"),
+    Column("answers_hash", "str", "sha256 of this repetition's ids (equal: identical answers)"),
 )
 COLUMN_NAMES = tuple(column.name for column in COLUMNS)
 _BY_NAME = {column.name: column for column in COLUMNS}

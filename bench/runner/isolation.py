@@ -24,6 +24,7 @@ from typing import Any
 import psutil
 
 from bench import paths
+from bench.results.answers import NPZ_SUFFIX
 
 POLL_SECONDS = 0.1
 PR_SET_PDEATHSIG = 1
@@ -36,6 +37,7 @@ class Outcome:
     records: list[dict[str, Any]] = field(default_factory=list)
     error: str = ""
     peak_rss_bytes: int = 0
+    answers: bytes | None = None  # the worker's AnswerLog npz (bench/results/answers.py)
 
 
 class MemoryProbe:
@@ -129,9 +131,12 @@ def run_isolated(job: dict[str, Any]) -> Outcome:
                 _kill_group(proc)
                 raise
         records = _read_records(out_path)
+        answers_path = out_path.with_name(out_path.name + NPZ_SUFFIX)
+        answers = answers_path.read_bytes() if answers_path.exists() else None
         stderr_tail = err_path.read_text(errors="replace")[-STDERR_TAIL_CHARS:].strip()
     errors = [r for r in records if r.get("event") == "error"]
     outcome.records = [r for r in records if r.get("event") != "error"]
+    outcome.answers = answers
     if errors and outcome.status in ("ok", "failed"):  # the worker said what went wrong
         outcome.status, outcome.error = errors[-1]["status"], errors[-1]["error"]
     elif outcome.status == "failed" and not outcome.error:

@@ -9,6 +9,7 @@ from typing import Any
 from bench.backends.registry import Algorithm, algorithms, get_algorithm
 from bench.corpora.corpus import Corpus
 from bench.errors import BackendUnavailable, BenchError
+from bench.runner.adhoc import grids_for
 from bench.runner.suite import Suite
 from bench.storage import fingerprint
 
@@ -59,21 +60,30 @@ def job_id(corpus: Corpus, algorithm: str, *settings: Any) -> str:
 
 
 def select_algorithms(suite: Suite) -> list[Algorithm]:
-    """The suite's algorithms, before any corpus is generated: an unknown name, or a listed
-    algorithm without the suite's grid, fails here; `all` means every algorithm that has it."""
+    """The suite's algorithms, checked before any corpus is generated: an unknown name, a
+    listed algorithm with neither the suite's grid nor an inline one, or an inline grid
+    whose parameters the algorithm does not declare fails here. `all` means every algorithm
+    with the suite's grid (or an inline one)."""
+    for name, grid in suite.grids.items():
+        get_algorithm(name).check_params(grid, f"suite {suite.name!r}", ("grids", name))
+
+    def has_grid(algorithm: Algorithm) -> bool:
+        return algorithm.name in suite.grids or suite.grid in algorithm.grids
+
     if suite.algorithms is not None:
         selected = [get_algorithm(name) for name in suite.algorithms]
         for algorithm in selected:
-            algorithm.check_grid(suite.grid)
+            if not has_grid(algorithm):
+                algorithm.check_grid(suite.grid)  # raises, naming the grids it has
         return selected
     registered = list(algorithms().values())
-    selected = [algorithm for algorithm in registered if suite.grid in algorithm.grids]
+    selected = [algorithm for algorithm in registered if has_grid(algorithm)]
     if not selected:
         raise BenchError(
             f"suite {suite.name!r}: no algorithm has a grid {suite.grid!r}: expected a grid "
             "named in backends/*.yaml"
         )
-    if skipped := [a.name for a in registered if a not in selected]:
+    if skipped := [a.name for a in registered if not has_grid(a)]:
         log.info("no grid %r, left out: %s", suite.grid, ", ".join(skipped))
     return selected
 
@@ -154,8 +164,8 @@ def plan_jobs(
                     )
                 )
                 continue
-            query_grid = algorithm.query_grid(suite.grid)
-            for build_params in algorithm.build_grid(suite.grid):
+            build_grid, query_grid = grids_for(suite, algorithm)
+            for build_params in build_grid:
                 settings = (  # the suite's modes, whatever the algorithm can measure
                     suite.k,
                     list(suite.modes),

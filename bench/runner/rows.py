@@ -51,6 +51,8 @@ MEASURES = (
     "index_bytes",
     "peak_rss_bytes",
     "warmup_queries",
+    "answers",
+    "answers_hash",
 )
 
 

@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from bench.corpora.corpus import Corpus
 from bench.corpora.registry import corpus_from_spec, dataset_spec
+from bench.results.answers import store_job_answers
 from bench.results.rundir import append_run_log, write_groundtruth_csv
 from bench.results.store import append_rows, drop_jobs, finished_job_ids, read_results
 from bench.runner.environment import run_identity
@@ -94,6 +95,7 @@ def run_suite(
 
         for job, outcome in executor.run(pending, on_start):
             corpus = corpora[job.corpus][0]
+            store_job_answers(run_dir, job.job_id, outcome.answers)  # before rows cite them
             append_rows(run_dir, outcome_rows(identity, job, corpus, outcome))
             statuses[outcome.status] += 1
             if outcome.status != "ok":

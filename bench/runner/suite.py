@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, PlainValidator, ValidationInfo
 
 from bench import paths
+from bench.backends.registry import Grid
 from bench.config import (
     NonNegativeInt,
     PositiveInt,
@@ -110,6 +111,7 @@ class Suite:
     memory_limit_gb: PositiveNumber = 8.0
     description: str = ""
     images: dict[str, Any] | None = None  # the image stage (extractors, PCA sweep, t-SNE)
+    grids: dict[str, Grid] = field(default_factory=dict)  # inline grids by algorithm
 
 
 def suite_names() -> list[str]:

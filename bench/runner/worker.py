@@ -22,6 +22,7 @@ from bench.corpora.registry import corpus_from_spec
 from bench.groundtruth.cache import ground_truth
 from bench.metrics.labels import average_precision_at_k, precision_at_k, relevance
 from bench.metrics.recall import recall_per_query
+from bench.results.answers import NPZ_SUFFIX, AnswerLog
 from bench.runner.measure import latency_summary, time_batch, time_single
 from bench.runner.plan import Job
 
@@ -42,6 +43,7 @@ class Emitter:
 
 
 def run_job(job: Job, emit: Emitter) -> None:
+    answers = AnswerLog(emit.path.with_name(emit.path.name + NPZ_SUFFIX), job.job_id)
     corpus = corpus_from_spec(job.corpus, job.corpus_spec)
     truth = ground_truth(corpus)
     n, k = job.query_limit, job.k
@@ -87,6 +89,7 @@ def run_job(job: Job, emit: Emitter) -> None:
                     **build,
                     "peak_rss_bytes": peak_rss_bytes(),
                     "warmup_queries": job.warmup,
+                    **answers.add(query_params, mode, timing.answers),
                 }
                 if corpus.has_labels:
                     relevant = relevance(

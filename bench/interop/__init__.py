@@ -1,0 +1,1 @@
+"""Exchange with other benchmark tools (ann-benchmarks results layout)."""

@@ -1,0 +1,222 @@
+"""Downloads end to end against a local HTTP server (Range support written here)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from bench.catalogue.entries import _catalogue, named
+from bench.catalogue.local import ensure, local_dir, sidecar, status
+from bench.catalogue.transfer import download, part_path
+from bench.corpora.formats import write_bin_ground_truth, write_vectors
+from bench.corpora.registry import load_corpus
+from bench.errors import BenchError
+
+
+class Files(BaseHTTPRequestHandler):
+    """Serves `server.files` (name -> path) with Range; `server.drop` cuts a first response."""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        name = self.path.lstrip("/")
+        self.server.requests.append((name, self.headers.get("Range")))
+        if name not in self.server.files:
+            self.send_error(404, "Not Found")
+            return
+        path = self.server.files[name]
+        size = path.stat().st_size
+        start, end = 0, size - 1
+        found = re.match(r"bytes=(\d+)-(\d*)", self.headers.get("Range") or "")
+        if found:
+            start = int(found.group(1))
+            end = min(int(found.group(2)), size - 1) if found.group(2) else size - 1
+            if start >= size:
+                self.send_error(416)
+                return
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+        else:
+            self.send_response(200)
+        self.send_header("Content-Length", str(end - start + 1))
+        self.end_headers()
+        stop = self.server.drop.pop(name, None)  # bytes to send before dropping, once
+        with open(path, "rb") as handle:
+            handle.seek(start)
+            remaining = end - start + 1 if stop is None else min(stop, end - start + 1)
+            while remaining:
+                chunk = handle.read(min(1 << 20, remaining))
+                self.wfile.write(chunk)
+                remaining -= len(chunk)
+        if stop is not None:
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ThreadingHTTPServer]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Files)
+    httpd.files, httpd.drop, httpd.requests = {}, {}, []
+    httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _serve(server: ThreadingHTTPServer, tmp_path: Path, name: str, data: bytes) -> str:
+    path = tmp_path / "served" / name
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(data)
+    server.files[name] = path
+    return f"{server.url}/{name}"
+
+
+def test_dropped_connection_resumes_with_range(server, tmp_path: Path) -> None:
+    data = os.urandom(3_000_000)
+    url = _serve(server, tmp_path, "blob", data)
+    server.drop["blob"] = 1_200_000
+    digest = download(url, tmp_path / "out" / "blob", show_progress=False)
+    assert (tmp_path / "out" / "blob").read_bytes() == data
+    assert digest == hashlib.sha256(data).hexdigest()
+    assert server.requests[1][1] == f"bytes={1_200_000}-"  # resumed, not restarted
+    assert not part_path(tmp_path / "out" / "blob").exists()
+
+
+def test_part_left_by_a_killed_run_is_resumed(server, tmp_path: Path) -> None:
+    data = os.urandom(2_000_000)
+    url = _serve(server, tmp_path, "blob", data)
+    dest = tmp_path / "out" / "blob"
+    dest.parent.mkdir()
+    part_path(dest).write_bytes(data[:700_000])
+    download(url, dest, show_progress=False)
+    assert dest.read_bytes() == data
+    assert server.requests == [("blob", "bytes=700000-")]
+
+
+def test_refused_file_leaves_nothing(server, tmp_path: Path) -> None:
+    url = _serve(server, tmp_path, "blob", b"x" * 1000)
+
+    def refuse(part: Path) -> None:
+        raise BenchError(f"{part}: bad header")
+
+    dest = tmp_path / "out" / "blob"
+    with pytest.raises(BenchError, match="bad header"):
+        download(url, dest, verify=refuse, show_progress=False)
+    assert not dest.exists() and not part_path(dest).exists()
+
+
+def test_404_and_no_network_name_the_url(server, tmp_path: Path) -> None:
+    with pytest.raises(BenchError, match=rf"cannot download {server.url}/missing: HTTP 404"):
+        download(f"{server.url}/missing", tmp_path / "missing", show_progress=False)
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/glove-25-angular.hdf5"
+    with pytest.raises(BenchError, match=rf"cannot download {url}: .*refused.*no network"):
+        download(url, tmp_path / "refused", show_progress=False)
+
+
+@pytest.fixture
+def crop_catalogue(server, tmp_path: Path, bench_env: Path, monkeypatch) -> str:
+    """A big-ann-style family served locally: a 1000-row base file cropped to 300 rows."""
+    rng = np.random.default_rng(5)
+    base = rng.standard_normal((1000, 8)).astype(np.float32)
+    queries = rng.standard_normal((30, 8)).astype(np.float32)
+    served = tmp_path / "served"
+    served.mkdir()
+    write_vectors(served / "base.1B.fbin", base)
+    write_vectors(served / "query.fbin", queries)
+    squared = ((queries[:, None, :] - base[None, :300, :]) ** 2).sum(-1)
+    ids = np.argsort(squared, axis=1)[:, :100]
+    write_bin_ground_truth(served / "gt-300", ids, np.take_along_axis(squared, ids, 1))
+    for name in ("base.1B.fbin", "query.fbin", "gt-300"):
+        server.files[name] = served / name
+    entry = {
+        "metric": "euclidean", "dim": 8, "dtype": "float32", "train": 300, "test": 30,
+        "base": f"{server.url}/base.1B.fbin", "base_rows": 1000,
+        "queries": f"{server.url}/query.fbin", "ground_truth": f"{server.url}/gt-300",
+    }  # fmt: skip
+    folder = tmp_path / "catalogue"
+    folder.mkdir()
+    (folder / "local.yaml").write_text(
+        yaml.safe_dump({"family": "big-ann-benchmarks", "datasets": {"tiny-300": entry}})
+    )
+    monkeypatch.setenv("BENCH_CATALOGUE", str(folder))
+    monkeypatch.setenv("BENCH_CACHE", str(tmp_path / "cache"))  # nothing downloaded yet
+    _catalogue.cache_clear()
+    return "tiny-300"
+
+
+def test_crop_is_a_range_prefix_with_its_header_rewritten(server, crop_catalogue) -> None:
+    entry = named(crop_catalogue)
+    assert status(entry).text == "not downloaded"
+    corpus = load_corpus(crop_catalogue)  # downloads on first use
+    assert ("base.1B.fbin", f"bytes=0-{8 + 300 * 8 * 4 - 1}") in server.requests
+    assert corpus.train.shape == (300, 8) and corpus.shipped_truth.k == 100
+    base_path = ensure(entry)[0]
+    assert np.fromfile(base_path, dtype="<i4", count=2).tolist() == [300, 8]
+    assert status(entry).text == "downloaded, verified"
+    assert sidecar(base_path).exists()
+
+
+def test_corrupted_file_is_refused_on_reuse(server, crop_catalogue) -> None:
+    entry = named(crop_catalogue)
+    queries_path = ensure(entry, show_progress=False)[1]
+    with open(queries_path, "r+b") as handle:  # same size, one byte changed
+        handle.seek(100)
+        handle.write(b"\xff")
+    with pytest.raises(BenchError, match=r"sha256 .* differs .* corrupt"):
+        ensure(entry, full_check=True)
+    ensure(entry, force=True, show_progress=False)  # --force downloads it again
+    ensure(entry, full_check=True)
+
+
+def test_wrong_shape_from_the_server_is_refused(server, crop_catalogue, tmp_path) -> None:
+    write_vectors(server.files["query.fbin"], np.zeros((29, 8), np.float32))
+    entry = named(crop_catalogue)
+    with pytest.raises(BenchError, match=r"expected 968 for 'tiny-300'"):
+        ensure(entry, show_progress=False)
+    assert not (local_dir(entry) / "queries.fbin").exists()
+    assert not part_path(local_dir(entry) / "queries.fbin").exists()
+
+
+MEMORY_SCRIPT = """
+import resource, sys
+from pathlib import Path
+from bench.catalogue.transfer import download
+download(sys.argv[1], Path(sys.argv[2]), show_progress=False)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+"""
+
+
+@pytest.mark.slow
+def test_one_gigabyte_download_has_bounded_memory(server, tmp_path: Path) -> None:
+    sparse = tmp_path / "served" / "sparse"
+    sparse.parent.mkdir()
+    with open(sparse, "wb") as handle:
+        handle.truncate(1 << 30)
+    server.files["sparse"] = sparse
+    dest = tmp_path / "out" / "sparse"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+    done = subprocess.run(
+        [sys.executable, "-c", MEMORY_SCRIPT, f"{server.url}/sparse", str(dest)],
+        capture_output=True, text=True, check=True, env=env,
+    )  # fmt: skip
+    peak = int(done.stdout.split()[-1])
+    assert dest.stat().st_size == 1 << 30
+    assert peak < 200 << 20, f"peak RSS {peak / 2**20:.0f} MiB for a 1 GiB download"
