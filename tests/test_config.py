@@ -291,3 +291,22 @@ def test_invalid_yaml_is_one_line(tmp_path: Path) -> None:
         f"dataset file {path} is not valid YAML: line 1, column 15: "
         "mapping values are not allowed here"
     )
+
+
+def test_inline_suite_grids_are_checked_like_backend_grids() -> None:
+    from bench.runner.plan import select_algorithms
+
+    message = suite_error(grids={"hnswlib": "M=16"})
+    assert "grids.hnswlib[0]='M=16': expected a mapping" in message
+    suite = suite_from_dict(
+        "s", {"datasets": ["x"], "algorithms": ["hnswlib"], "grids": {"hnswlib": {}}}
+    )
+    assert select_algorithms(suite)[0].name == "hnswlib"
+    for grid, expected in [
+        ({"build": {"M": [8.7]}}, "suite 's': grids.hnswlib.build.M[0]=8.7: expected an integer"),
+        ({"query": {"eff": 10}}, "unknown key 'grids.hnswlib.query.eff': expected one of ef"),
+    ]:
+        suite = suite_from_dict("s", {"datasets": ["x"], "grids": {"hnswlib": grid}})
+        with pytest.raises(BenchError) as info:
+            select_algorithms(suite)
+        assert expected in str(info.value)
