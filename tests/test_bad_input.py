@@ -86,3 +86,88 @@ def test_unsupported_metric_for_backend() -> None:
 
     with pytest.raises(BenchError, match="does not support metric 'inner_product'"):
         ScikitLearn("inner_product")
+
+
+def run_error(bench_env: Path, suite_text: str, *args: str) -> str:
+    """`bench run` on a suite that must be refused: exit 2, one line, nothing measured."""
+    suite = bench_env / "bad-suite.yaml"
+    suite.write_text(suite_text)
+    result = bench("run", "--suite", str(suite), "--results", str(bench_env / "out"), *args)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert not list((bench_env / "out").rglob("results.csv")), "nothing may be measured"
+    return " ".join(result.stdout.split())
+
+
+def test_suite_types_are_checked_before_anything_runs(bench_env: Path) -> None:
+    message = run_error(bench_env, "datasets: tiny-euclidean\nalgorithms: [bruteforce]\n")
+    assert "datasets='tiny-euclidean': expected a list" in message
+    assert "suite file" in message and "bad-suite.yaml" in message
+    message = run_error(bench_env, "datasets: [tiny-euclidean]\nquery_limit: -3\n")
+    assert "query_limit=-3: expected a positive integer, or null for every query" in message
+
+
+def test_suite_name_cannot_escape_the_results_folder(bench_env: Path) -> None:
+    message = run_error(bench_env, "name: ../../escape\ndatasets: [tiny-euclidean]\n")
+    assert "name='../../escape': expected a name of letters, digits" in message
+    assert not (bench_env.parent / "escape").exists()
+
+
+def test_warmup_larger_than_the_queries_is_refused(bench_env: Path) -> None:
+    message = run_error(
+        bench_env,
+        "datasets: [tiny-euclidean]\nalgorithms: [bruteforce]\ngrid: ci\nquery_limit: 20\n"
+        "warmup: 50\n",
+    )
+    assert (
+        "warmup=50 is larger than the 20 queries searched on corpus 'tiny-euclidean': "
+        "expected warmup <= 20" in message
+    )
+
+
+def test_misspelt_backend_parameter_and_missing_backend_folder(
+    bench_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    extra = bench_env / "extra"
+    extra.mkdir()
+    (extra / "mine.yaml").write_text(
+        "library: hnswlib\nadapter: bench.backends.hnswlib:Hnswlib\nmetrics: [euclidean]\n"
+        "params: {build: {M: {type: int, min: 2}}, query: {ef: {type: int, min: 1}}}\n"
+        "algorithms:\n  mine: {grids: {g: {build: {M: [-1]}, query: {ef: [10]}}}}\n"
+    )
+    monkeypatch.setenv("BENCH_EXTRA_BACKENDS", str(extra))
+    result = bench("backends")
+    assert result.returncode == 2
+    message = " ".join(result.stdout.split())
+    assert "algorithms.mine.grids.g.build.M[0]=-1: expected an integer >= 2" in message
+    monkeypatch.setenv("BENCH_EXTRA_BACKENDS", str(bench_env / "nowhere"))
+    result = bench("backends")
+    assert result.returncode == 2
+    assert f"backend folder {bench_env / 'nowhere'} does not exist" in " ".join(
+        result.stdout.split()
+    )
+
+
+def test_batch_mode_without_a_batch_call_is_a_row_not_a_rebuild(bench_env: Path) -> None:
+    from bench.corpora.registry import load_corpus
+    from bench.results.store import read_results
+    from bench.runner.plan import plan_jobs
+    from bench.runner.run import run_suite
+    from bench.runner.suite import Suite
+
+    pytest.importorskip("annoy")
+    settings = dict(name="b", datasets=("tiny-euclidean",), algorithms=("annoy",), grid="ci")
+    settings |= dict(repetitions=1, warmup=0, timeout_s=60, memory_limit_gb=2)
+    corpora = {"tiny-euclidean": (load_corpus("tiny-euclidean"), {})}
+    jobs, unavailable = plan_jobs(Suite(**settings, modes=("single", "batch")), corpora)
+    assert jobs and not unavailable
+    assert all(job.modes == ["single"] for job in jobs), "batch skipped, single kept"
+
+    suite = Suite(**settings, modes=("batch",))
+    first = run_suite(suite, bench_env / "run", show_progress=False)
+    frame = read_results(bench_env / "run")
+    assert list(frame["status"]) == ["unavailable"]
+    assert "annoy has no batch call, and the suite's only mode is batch" in frame["error"][0]
+    second = run_suite(suite, bench_env / "run", show_progress=False)
+    assert len(read_results(bench_env / "run")) == 1, "resume adds nothing and builds nothing"
+    assert first["unavailable"] == second["unavailable"] == 1
+    assert first["ok"] == second["ok"] == 0

@@ -116,9 +116,9 @@ def test_kill_minus_nine_then_resume_loses_nothing(bench_env: Path, tmp_path: Pa
 @pytest.mark.parametrize(
     "field, value, message",
     [
-        ("k", 0, "k=0: expected 1 <= k <= 100"),
-        ("modes", ("fast",), "unknown modes"),
-        ("repetitions", 0, "repetitions must be >= 1"),
+        ("k", 0, "k=0: expected an integer from 1 to 100"),
+        ("modes", ("fast",), r"modes\[0\]='fast': expected one of single, batch"),
+        ("repetitions", 0, "repetitions=0: expected a positive integer"),
     ],
 )
 def test_bad_suite_settings(field: str, value, message: str) -> None:

@@ -45,9 +45,9 @@ def test_chunks_cover_large_n_identically(bench_env) -> None:
 @pytest.mark.parametrize(
     "bad, message",
     [
-        ({"distribution": "zipf"}, "unknown synthetic distribution 'zipf'"),
+        ({"distribution": "zipf"}, "distribution='zipf': expected one of uniform, gaussian"),
         ({"n": 0}, "n=0: expected a positive integer"),
-        ({"metric": "hamming"}, "unknown metric 'hamming'"),
+        ({"metric": "hamming"}, "metric='hamming': expected one of euclidean"),
     ],
 )
 def test_bad_spec_is_a_clear_error(bad: dict, message: str) -> None:

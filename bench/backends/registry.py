@@ -12,17 +12,152 @@ import importlib
 import importlib.metadata
 import importlib.util
 import itertools
+import os
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator, PlainValidator
 
 from bench import paths
 from bench.backends.base import Backend
-from bench.config import read_yaml
+from bench.config import (
+    Number,
+    Text,
+    bad_value,
+    check_choice,
+    check_flag,
+    check_int,
+    check_number,
+    check_text,
+    load,
+    one_of,
+    read_yaml,
+    schema,
+    unknown_key,
+)
+from bench.corpora.corpus import METRICS
 from bench.errors import BackendUnavailable, BenchError
 
 Params = dict[str, Any]
+PARTS = ("build", "query")
+ADAPTER = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")
+
+
+def _adapter_name(value: Any) -> str:
+    if not isinstance(value, str) or not ADAPTER.fullmatch(value):
+        raise ValueError("expected 'module:Class', e.g. bench.backends.hnswlib:Hnswlib")
+    return value
+
+
+def _scalar(value: Any) -> Any:
+    if not isinstance(value, int | float | str):  # bool is an int
+        raise ValueError("expected a number, a string or true/false")
+    return value
+
+
+def _as_list(value: Any) -> Any:
+    return value if isinstance(value, list) else [value]
+
+
+def _or_empty(value: Any) -> Any:
+    return {} if value is None else value
+
+
+AdapterName = Annotated[str, PlainValidator(_adapter_name)]
+Metrics = tuple[one_of(METRICS), ...]  # type: ignore[misc]
+Scalar = Annotated[Any, PlainValidator(_scalar)]
+Values = Annotated[list[Scalar], BeforeValidator(_as_list)]  # one value or a list of them
+
+
+@schema
+class ParamSpec:
+    """What a parameter accepts: `M: {type: int, min: 2}`, or just `seed: int`."""
+
+    type: one_of(("int", "float", "bool", "str"))  # type: ignore[valid-type]
+    min: Number | None = None
+    max: Number | None = None
+    choices: list[Scalar] | None = None
+
+    def check(self, value: Any) -> None:
+        """Raise ValueError("expected ...") unless `value` is acceptable."""
+        if self.type == "int":
+            check_int(value, self.min, self.max)
+        elif self.type == "float":
+            check_number(value, self.min, self.max)
+        elif self.type == "bool":
+            check_flag(value)
+        else:
+            check_text(value)
+        if self.choices is not None:
+            check_choice(value, self.choices)
+
+
+def _spec_shorthand(value: Any) -> Any:
+    return {"type": value} if isinstance(value, str) else value
+
+
+Declared = dict[str, Annotated[ParamSpec, BeforeValidator(_spec_shorthand)]]
+
+
+@schema
+class ParamDeclarations:
+    """Every parameter an adapter reads, by part: a name not declared here is refused."""
+
+    build: Annotated[Declared, BeforeValidator(_or_empty)] = field(default_factory=dict)
+    query: Annotated[Declared, BeforeValidator(_or_empty)] = field(default_factory=dict)
+
+    def merged(self, other: ParamDeclarations | None) -> ParamDeclarations:
+        if other is None:
+            return self
+        return ParamDeclarations({**self.build, **other.build}, {**self.query, **other.query})
+
+
+@schema
+class GridPoints:
+    """One mapping of parameter -> values for `build` and `query` (cartesian product)."""
+
+    build: Annotated[dict[str, Values], BeforeValidator(_or_empty)] = field(default_factory=dict)
+    query: Annotated[dict[str, Values], BeforeValidator(_or_empty)] = field(default_factory=dict)
+
+
+def _grid_union(value: Any) -> Any:
+    """A grid is one mapping or a list of them (their union); an empty grid is one point."""
+    return [_or_empty(entry) for entry in _as_list(_or_empty(value))]
+
+
+def _plain(union: tuple[GridPoints, ...]) -> list[Params]:
+    """Back to plain data (what `expand` and inline grid overrides work on), normalised:
+    a list of {"build": {param: [values]}, "query": {...}}."""
+    return [{part: dict(getattr(points, part)) for part in PARTS} for points in union]
+
+
+# A grid as written (one mapping or a list of them), checked, then plain normalised data.
+Grid = Annotated[tuple[GridPoints, ...], BeforeValidator(_grid_union), AfterValidator(_plain)]
+
+
+@schema
+class AlgorithmSpec:
+    adapter: AdapterName | None = None
+    metrics: Metrics | None = None
+    fixed: Annotated[dict[str, Scalar], BeforeValidator(_or_empty)] = field(default_factory=dict)
+    params: ParamDeclarations | None = None
+    grids: Annotated[dict[str, Grid], BeforeValidator(_or_empty)] = field(default_factory=dict)
+
+
+@schema
+class BackendFile:
+    """One `backends/<library>.yaml`."""
+
+    library: Text
+    adapter: AdapterName
+    metrics: Metrics
+    algorithms: dict[str, Annotated[AlgorithmSpec, BeforeValidator(_or_empty)]]
+    distribution: Text | None = None
+    install: Text | None = None
+    params: ParamDeclarations | None = None
 
 
 @dataclass(frozen=True)
@@ -36,8 +171,9 @@ class Algorithm:
     adapter: str  # "module:Class"
     metrics: tuple[str, ...]
     fixed: Params = field(default_factory=dict)
-    grids: dict[str, Any] = field(default_factory=dict)
+    grids: dict[str, list[Params]] = field(default_factory=dict)
     source: Path | None = None
+    params: ParamDeclarations | None = None  # None: the file declares no parameters
 
     def unavailable_reason(self) -> str | None:
         """Why the library cannot be imported here, without importing it; None if it can."""
@@ -55,6 +191,10 @@ class Algorithm:
     def adapter_class(self) -> type[Backend]:
         return load_adapter(self.adapter, self.install)
 
+    def supports_batch(self) -> bool:
+        """Whether the adapter has a native batch call (imports the adapter and its library)."""
+        return bool(self.adapter_class().supports_batch)
+
     def version(self) -> str:
         try:
             return importlib.metadata.version(self.distribution)
@@ -67,7 +207,15 @@ class Algorithm:
     def query_grid(self, grid: str) -> list[Params]:
         return expand(self._grid(grid), "query") or [{}]
 
-    def _grid(self, grid: str) -> Any:
+    def check_grid(self, grid: str) -> None:
+        """Raise a BenchError unless this algorithm has the named grid."""
+        self._grid(grid)
+
+    def check_params(self, grid: list[Params], where: str, at: tuple[Any, ...]) -> None:
+        """Raise a BenchError unless every parameter of `grid` is declared and fits."""
+        check_params(grid, self.params, where, at)
+
+    def _grid(self, grid: str) -> list[Params]:
         if grid not in self.grids:
             raise BenchError(
                 f"backend {self.name!r} has no grid {grid!r}: expected one of "
@@ -95,48 +243,80 @@ def expand(grid: Any, part: str) -> list[Params]:
     out: list[Params] = []
     for entry in entries:
         spec = (entry or {}).get(part) or {}
-        if not isinstance(spec, dict):
-            raise BenchError(
-                f"grid {part!r} must be a mapping of parameter -> values, got {spec!r}"
-            )
-        keys = list(spec)
         values = [v if isinstance(v, list) else [v] for v in spec.values()]
-        out.extend(dict(zip(keys, combo, strict=True)) for combo in itertools.product(*values))
+        out.extend(dict(zip(spec, combo, strict=True)) for combo in itertools.product(*values))
     return out
 
 
+def check_params(
+    grid: list[Params], declared: ParamDeclarations | None, where: str, at: tuple[Any, ...]
+) -> None:
+    """Every parameter of a (checked, plain) grid is declared and every value fits its type
+    and range, so a misspelt name or `M: 8.7` fails here, not silently in a worker. `at`
+    locates the grid in its file for the message."""
+    if declared is None:  # a file without declarations (e.g. a quick local experiment)
+        return
+    for index, entry in enumerate(grid):
+        for part in PARTS:
+            place = (*at, *((index,) if len(grid) > 1 else ()), part)
+            _check_values(place, entry[part], getattr(declared, part), where, listed=True)
+
+
+def _check_values(
+    at: tuple[Any, ...], values: dict[str, Any], accepted: Declared, where: str, listed: bool
+) -> None:
+    for param, items in values.items():
+        if param not in accepted:
+            raise BenchError(f"{where}: {unknown_key((*at, param), accepted)}")
+        for index, value in enumerate(items if listed else [items]):
+            try:
+                accepted[param].check(value)
+            except ValueError as exc:
+                loc = (*at, param, index) if listed else (*at, param)
+                raise BenchError(f"{where}: {bad_value(loc, value, str(exc))}") from None
+
+
 def _algorithms_in(path: Path) -> list[Algorithm]:
-    data = read_yaml(path, "backend")
-    required = ("library", "adapter", "metrics", "algorithms")
-    missing = [key for key in required if key not in data]
-    if missing or not isinstance(data.get("algorithms"), dict):
-        raise BenchError(
-            f"backend file {path}: missing or malformed {', '.join(missing) or 'algorithms'}: "
-            f"expected keys {', '.join(required)} with algorithms as a mapping"
-        )
+    where = f"backend file {path}"
+    data = load(BackendFile, read_yaml(path, "backend"), where)
     found = []
-    for name, spec in data["algorithms"].items():
-        spec = spec or {}
+    for name, spec in data.algorithms.items():
+        declared = data.params.merged(spec.params) if data.params else spec.params
+        if declared is not None:
+            _check_values(("algorithms", name, "fixed"), spec.fixed, declared.build, where, False)
+        for grid, union in spec.grids.items():
+            check_params(union, declared, where, ("algorithms", name, "grids", grid))
         found.append(
             Algorithm(
                 name=name,
-                library=data["library"],
-                distribution=data.get("distribution", data["library"]),
-                install=data.get("install", f"pip install {data['library']}"),
-                adapter=spec.get("adapter", data["adapter"]),
-                metrics=tuple(spec.get("metrics", data["metrics"])),
-                fixed=spec.get("fixed", {}),
-                grids=spec.get("grids", {}),
+                library=data.library,
+                distribution=data.distribution or data.library,
+                install=data.install or f"pip install {data.library}",
+                adapter=spec.adapter or data.adapter,
+                metrics=tuple(spec.metrics or data.metrics),
+                fixed=dict(spec.fixed),
+                grids=dict(spec.grids),
                 source=path,
+                params=declared,
             )
         )
     return found
 
 
+def _yaml_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        raise BenchError(
+            f"backend folder {folder} does not exist (BENCH_EXTRA_BACKENDS="
+            f"{os.environ.get('BENCH_EXTRA_BACKENDS', '')!r}): expected folders of backend "
+            f"YAML files, separated by {os.pathsep!r}"
+        )
+    return sorted(folder.glob("*.yaml"))
+
+
 @cache
 def _registry(folders: tuple[Path, ...]) -> dict[str, Algorithm]:
     registry: dict[str, Algorithm] = {}
-    for path in [p for folder in folders for p in sorted(folder.glob("*.yaml"))]:
+    for path in [p for folder in folders for p in _yaml_files(folder)]:
         for algorithm in _algorithms_in(path):
             if algorithm.name in registry:
                 raise BenchError(

@@ -1,4 +1,9 @@
-"""Corpus definitions: `datasets/<name>.yaml` files turned into Corpus objects."""
+"""Corpus definitions: `datasets/<name>.yaml` files turned into Corpus objects.
+
+A definition is validated against the schema of its kind (keys, types, ranges) when it is
+read, before any corpus is generated or loaded; the kind's loader then checks what needs the
+data (files exist, row counts, ground truth).
+"""
 
 from __future__ import annotations
 
@@ -6,18 +11,68 @@ import importlib
 from typing import Any
 
 from bench import paths
-from bench.config import read_yaml
-from bench.corpora.corpus import Corpus
+from bench.config import Flag, NonNegativeInt, PositiveInt, Text, load, one_of, read_yaml, schema
+from bench.corpora.corpus import METRICS, Corpus
+from bench.corpora.formats import FORMATS
+from bench.corpora.synthetic import SyntheticSpec
 from bench.errors import BenchError
 
-# Corpus kinds, like the backends: a kind names the function that turns a dataset spec into
-# a Corpus, imported when first used (the image study sits above the corpora and is loaded
-# only for image datasets).
-KINDS = {
-    "synthetic": "bench.corpora.synthetic:corpus_from_params",
-    "file": "bench.corpora.files:file_corpus",
-    "images": "bench.images.features:image_corpus_from_spec",
-    "named": "bench.catalogue.resolve:named_corpus",
+COMMON_KEYS = ("kind", "description")
+
+
+@schema
+class FileSpec:
+    """A `kind: file` dataset: one HDF5 `path`, or `train` + `queries` (+ `ground_truth`)."""
+
+    format: one_of(FORMATS) | None = None  # type: ignore[valid-type]
+    path: Text | None = None
+    train: Text | None = None
+    queries: Text | None = None
+    ground_truth: Text | None = None
+    metric: one_of(METRICS) | None = None  # type: ignore[valid-type]
+    limit: PositiveInt | None = None
+    query_limit: PositiveInt | None = None
+
+
+@schema
+class NamedSpec:
+    """A `kind: named` dataset: a public dataset of the catalogue, downloaded when first used."""
+
+    name: Text | None = None
+
+
+@schema
+class ImagesSpec:
+    """A `kind: images` dataset: an image folder (or Caltech101) through a feature extractor."""
+
+    dataset: Text | None = None
+    root: Text | None = None
+    url: Text | None = None
+    checksum: Text | None = None
+    md5: Text | None = None
+    split: one_of(("provided", "seeded")) | None = None  # type: ignore[valid-type]
+    seed: NonNegativeInt | None = None
+    include_background: Flag | None = None
+    per_class: PositiveInt | None = None
+    model: Text | None = None
+    weights: Text | None = None
+    weights_file: Text | None = None
+    onnx: Text | None = None
+    preprocess: dict[str, Any] | None = None
+    pca: PositiveInt | None = None
+    batch_size: PositiveInt | None = None
+    threads: PositiveInt | None = None
+    decode_threads: PositiveInt | None = None
+
+
+# Corpus kinds, like the backends: a kind names its schema and the function that turns a
+# dataset spec into a Corpus, imported when first used (the image study sits above the
+# corpora and is loaded only for image datasets).
+KINDS: dict[str, tuple[type, str]] = {
+    "synthetic": (SyntheticSpec, "bench.corpora.synthetic:corpus_from_params"),
+    "file": (FileSpec, "bench.corpora.files:file_corpus"),
+    "images": (ImagesSpec, "bench.images.features:image_corpus_from_spec"),
+    "named": (NamedSpec, "bench.catalogue.resolve:named_corpus"),
 }
 # A name with no YAML may still be a named public dataset or a vector file's path.
 RESOLVER = "bench.catalogue.resolve:spec_for"
@@ -28,28 +83,45 @@ def dataset_names() -> list[str]:
 
 
 def dataset_spec(name: str) -> dict[str, Any]:
+    """The definition of dataset `name`, validated (a BenchError naming the file if not)."""
     path = paths.datasets_dir() / f"{name}.yaml"
     if not path.exists():
         module, _, function = RESOLVER.partition(":")
         spec = getattr(importlib.import_module(module), function)(name)
         if spec is not None:
+            check_spec(spec, f"dataset {name!r}")
             return spec
         raise BenchError(
             f"unknown dataset {name!r}: expected one of {', '.join(dataset_names())} "
             f"(files in {paths.datasets_dir()}), a named dataset (`bench datasets`) or a "
             "vector file's path"
         )
-    return read_yaml(path, "dataset")
+    spec = read_yaml(path, "dataset")
+    check_spec(spec, f"dataset file {path}")
+    return spec
+
+
+def _params(spec: dict[str, Any], where: str) -> tuple[str, dict[str, Any]]:
+    """The spec's kind and its kind-specific keys, validated against the kind's schema."""
+    kind = spec.get("kind")
+    if kind not in KINDS:
+        raise BenchError(f"{where}: kind={kind!r}: expected one of {', '.join(KINDS)}")
+    description = spec.get("description", "")
+    if not isinstance(description, str):
+        raise BenchError(f"{where}: description={description!r}: expected a string")
+    params = {key: value for key, value in spec.items() if key not in COMMON_KEYS}
+    load(KINDS[kind][0], params, where)
+    return kind, params
+
+
+def check_spec(spec: dict[str, Any], where: str) -> None:
+    """Raise a one-line BenchError, naming `where`, unless `spec` is a valid definition."""
+    _params(spec, where)
 
 
 def corpus_from_spec(name: str, spec: dict[str, Any]) -> Corpus:
-    kind = spec.get("kind")
-    if kind not in KINDS:
-        raise BenchError(
-            f"dataset {name!r}: unknown kind {kind!r}: expected one of {', '.join(KINDS)}"
-        )
-    module, _, function = KINDS[kind].partition(":")
-    params = {key: value for key, value in spec.items() if key not in ("kind", "description")}
+    kind, params = _params(spec, f"dataset {name!r}")
+    module, _, function = KINDS[kind][1].partition(":")
     return getattr(importlib.import_module(module), function)(name, params)
 
 

@@ -8,13 +8,21 @@ distribution as the train set but are never in it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
 
-from bench.corpora.corpus import Corpus, check_metric
-from bench.errors import BenchError
+from bench.config import (
+    NonNegativeInt,
+    PositiveInt,
+    PositiveNumber,
+    load,
+    number,
+    one_of,
+    schema,
+)
+from bench.corpora.corpus import METRICS, Corpus
 from bench.storage import cache_path, cached_npy, fingerprint
 
 GENERATOR_VERSION = 1
@@ -23,32 +31,20 @@ TRAIN_STREAM, QUERY_STREAM, MODEL_STREAM = 0, 1, 2
 DISTRIBUTIONS = ("uniform", "gaussian", "clustered", "lowdim")
 
 
-@dataclass(frozen=True)
+@schema
 class SyntheticSpec:
-    distribution: str
-    n: int
-    dim: int
-    queries: int = 1000
-    metric: str = "euclidean"
-    seed: int = 0
-    clusters: int = 32  # clustered: number of mixture components
-    spread: float = 0.25  # clustered: within-cluster std relative to the spread of centres
-    intrinsic_dim: int = 8  # lowdim: dimension of the latent space
-    noise: float = 0.01  # lowdim: isotropic noise added in the full space
+    """A `kind: synthetic` dataset: every field checked on construction (BenchError)."""
 
-    def __post_init__(self) -> None:
-        if self.distribution not in DISTRIBUTIONS:
-            raise BenchError(
-                f"unknown synthetic distribution {self.distribution!r}: "
-                f"expected one of {', '.join(DISTRIBUTIONS)}"
-            )
-        check_metric(self.metric)
-        for field_name in ("n", "dim", "queries", "clusters", "intrinsic_dim"):
-            value = getattr(self, field_name)
-            if not isinstance(value, int) or value < 1:
-                raise BenchError(f"synthetic {field_name}={value!r}: expected a positive integer")
-        if self.spread <= 0 or self.noise < 0:
-            raise BenchError("synthetic spread must be > 0 and noise >= 0")
+    distribution: one_of(DISTRIBUTIONS)  # type: ignore[valid-type]
+    n: PositiveInt
+    dim: PositiveInt
+    queries: PositiveInt = 1000
+    metric: one_of(METRICS) = "euclidean"  # type: ignore[valid-type]
+    seed: NonNegativeInt = 0
+    clusters: PositiveInt = 32  # clustered: number of mixture components
+    spread: PositiveNumber = 0.25  # clustered: within-cluster std relative to the centres' spread
+    intrinsic_dim: PositiveInt = 8  # lowdim: dimension of the latent space
+    noise: number(minimum=0) = 0.01  # type: ignore[valid-type]  # lowdim: isotropic noise
 
 
 def _rng(spec: SyntheticSpec, stream: int, chunk: int) -> np.random.Generator:
@@ -133,8 +129,4 @@ def synthetic_corpus(name: str, spec: SyntheticSpec) -> Corpus:
 
 def corpus_from_params(name: str, params: dict[str, Any]) -> Corpus:
     """The `kind: synthetic` entry of the corpus kinds table."""
-    try:
-        spec = SyntheticSpec(**params)
-    except TypeError as exc:
-        raise BenchError(f"dataset {name!r}: bad synthetic parameters: {exc}") from exc
-    return synthetic_corpus(name, spec)
+    return synthetic_corpus(name, load(SyntheticSpec, params, f"dataset {name!r}"))

@@ -8,7 +8,7 @@ from typing import Any
 
 from bench.backends.registry import Algorithm, algorithms, get_algorithm
 from bench.corpora.corpus import Corpus
-from bench.errors import BenchError
+from bench.errors import BackendUnavailable, BenchError
 from bench.runner.adhoc import grids_for
 from bench.runner.suite import Suite
 from bench.storage import fingerprint
@@ -60,9 +60,68 @@ def job_id(corpus: Corpus, algorithm: str, *settings: Any) -> str:
 
 
 def select_algorithms(suite: Suite) -> list[Algorithm]:
-    if suite.algorithms is None:
-        return list(algorithms().values())
-    return [get_algorithm(name) for name in suite.algorithms]
+    """The suite's algorithms, checked before any corpus is generated: an unknown name, a
+    listed algorithm with neither the suite's grid nor an inline one, or an inline grid
+    whose parameters the algorithm does not declare fails here. `all` means every algorithm
+    with the suite's grid (or an inline one)."""
+    for name, grid in suite.grids.items():
+        get_algorithm(name).check_params(grid, f"suite {suite.name!r}", ("grids", name))
+
+    def has_grid(algorithm: Algorithm) -> bool:
+        return algorithm.name in suite.grids or suite.grid in algorithm.grids
+
+    if suite.algorithms is not None:
+        selected = [get_algorithm(name) for name in suite.algorithms]
+        for algorithm in selected:
+            if not has_grid(algorithm):
+                algorithm.check_grid(suite.grid)  # raises, naming the grids it has
+        return selected
+    registered = list(algorithms().values())
+    selected = [algorithm for algorithm in registered if has_grid(algorithm)]
+    if not selected:
+        raise BenchError(
+            f"suite {suite.name!r}: no algorithm has a grid {suite.grid!r}: expected a grid "
+            "named in backends/*.yaml"
+        )
+    if skipped := [a.name for a in registered if not has_grid(a)]:
+        log.info("no grid %r, left out: %s", suite.grid, ", ".join(skipped))
+    return selected
+
+
+def measurable_modes(suite: Suite, algorithm: Algorithm) -> tuple[tuple[str, ...], str]:
+    """The suite's modes the algorithm can be measured in here (batch needs a native batch
+    call), or () and why none; imports the adapter, so call it for available libraries only."""
+    try:
+        batch = "batch" not in suite.modes or algorithm.supports_batch()
+    except BackendUnavailable as exc:  # the library is installed but its adapter fails to import
+        return (), str(exc)
+    if batch:
+        return suite.modes, ""
+    log.info("%s has no batch call: mode batch skipped", algorithm.name)
+    modes = tuple(mode for mode in suite.modes if mode != "batch")
+    if modes:
+        return modes, ""
+    return (), (
+        f"{algorithm.name} has no batch call, and the suite's only mode is batch: "
+        "nothing to measure (add mode single to measure it)"
+    )
+
+
+def check_counts(suite: Suite, corpus_name: str, corpus: Corpus) -> int:
+    """The number of queries a job searches; k and warm-up must fit the corpus."""
+    if suite.k > len(corpus.train):
+        raise BenchError(
+            f"suite {suite.name!r}: k={suite.k} is larger than corpus "
+            f"{corpus_name!r} ({len(corpus.train)} vectors): expected k <= "
+            f"{len(corpus.train)}"
+        )
+    n_queries = min(len(corpus.queries), suite.query_limit or len(corpus.queries))
+    if suite.warmup > n_queries:
+        raise BenchError(
+            f"suite {suite.name!r}: warmup={suite.warmup} is larger than the {n_queries} "
+            f"queries searched on corpus {corpus_name!r}: expected warmup <= {n_queries}"
+        )
+    return n_queries
 
 
 def plan_jobs(
@@ -71,15 +130,10 @@ def plan_jobs(
     """Jobs for every (corpus, algorithm, build params); unavailable algorithms listed apart."""
     jobs: list[Job] = []
     unavailable: list[Unavailable] = []
+    n_queries = {name: check_counts(suite, name, corpus) for name, (corpus, _) in corpora.items()}
+    selected = select_algorithms(suite)
     for corpus_name, (corpus, spec) in corpora.items():
-        n_queries = min(len(corpus.queries), suite.query_limit or len(corpus.queries))
-        if suite.k > len(corpus.train):
-            raise BenchError(
-                f"suite {suite.name!r}: k={suite.k} is larger than corpus "
-                f"{corpus_name!r} ({len(corpus.train)} vectors): expected k <= "
-                f"{len(corpus.train)}"
-            )
-        for algorithm in select_algorithms(suite):
+        for algorithm in selected:
             reason = algorithm.unavailable_reason()
             if reason:
                 unavailable.append(
@@ -99,14 +153,25 @@ def plan_jobs(
                     corpus.metric,
                 )
                 continue
+            modes, reason = measurable_modes(suite, algorithm)
+            if not modes:  # a row, so that resume does not plan (and rebuild) it again
+                unavailable.append(
+                    Unavailable(
+                        job_id(corpus, algorithm.name, "unavailable", reason),
+                        algorithm,
+                        corpus_name,
+                        reason,
+                    )
+                )
+                continue
             build_grid, query_grid = grids_for(suite, algorithm)
             for build_params in build_grid:
-                settings = (
+                settings = (  # the suite's modes, whatever the algorithm can measure
                     suite.k,
                     list(suite.modes),
                     suite.repetitions,
                     suite.warmup,
-                    n_queries,
+                    n_queries[corpus_name],
                     suite.batch_threads,
                     suite.build_threads,
                 )
@@ -123,10 +188,10 @@ def plan_jobs(
                         build_params=build_params,
                         query_grid=query_grid,
                         k=suite.k,
-                        modes=list(suite.modes),
+                        modes=list(modes),
                         repetitions=suite.repetitions,
                         warmup=suite.warmup,
-                        query_limit=n_queries,
+                        query_limit=n_queries[corpus_name],
                         batch_threads=suite.batch_threads,
                         build_threads=suite.build_threads,
                         timeout_s=suite.timeout_s,

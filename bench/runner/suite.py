@@ -1,49 +1,117 @@
-"""Suites: `suites/<name>.yaml` naming datasets, algorithms, a grid and the run's limits."""
+"""Suites: `suites/<name>.yaml` naming datasets, algorithms, a grid and the run's limits.
+
+A suite is validated as a whole when it is read (types, ranges, unknown keys), before any
+corpus is generated; what needs the corpora (k against the corpus size, warm-up against the
+query count) is checked when the jobs are planned, before anything is measured.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
-from dataclasses import dataclass, field
+import re
+from dataclasses import field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, PlainValidator, ValidationInfo
 
 from bench import paths
-from bench.config import read_yaml
+from bench.backends.registry import Grid
+from bench.config import (
+    NonNegativeInt,
+    PositiveInt,
+    PositiveNumber,
+    Text,
+    check_choice,
+    check_text,
+    integer,
+    load,
+    read_yaml,
+    schema,
+)
 from bench.errors import BenchError
 
+log = logging.getLogger(__name__)
+
 MODES = ("single", "batch")
+SAFE_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
 
 
-@dataclass(frozen=True)
+def check_name(value: Any) -> str:
+    """A suite name is a folder name under --results: it must not climb out of it."""
+    if not isinstance(value, str) or not SAFE_NAME.fullmatch(value) or ".." in value:
+        raise ValueError(
+            "expected a name of letters, digits, '.', '_' and '-' (not starting with '.', "
+            "no '..'): it names the run folder under --results"
+        )
+    return value
+
+
+def _unique(values: tuple[Any, ...], info: ValidationInfo) -> tuple[Any, ...]:
+    """Listing an entry twice means it once: keep the first, say so."""
+    unique = tuple(dict.fromkeys(values))
+    if len(unique) != len(values):
+        repeated = sorted({v for v in values if values.count(v) > 1})
+        log.warning("suite %s: %s listed more than once, kept once", info.field_name, repeated)
+    return unique
+
+
+def _listed(check: Any) -> Any:
+    """A non-empty list of checked items, duplicates dropped with a warning."""
+    return Annotated[
+        tuple[Annotated[str, PlainValidator(check)], ...],
+        AfterValidator(_non_empty),
+        AfterValidator(_unique),
+    ]
+
+
+def _non_empty(values: tuple[Any, ...]) -> tuple[Any, ...]:
+    if not values:
+        raise ValueError("expected a non-empty list")
+    return values
+
+
+def _algorithms(value: Any, info: ValidationInfo) -> tuple[str, ...] | None:
+    """`all` (None: every registered algorithm) or a non-empty list of names."""
+    if value == "all" or value is None:
+        return None
+    if not isinstance(value, list | tuple):
+        raise ValueError("expected `all` or a list of algorithm names")
+    names = tuple(check_text(name) for name in value)
+    return _unique(_non_empty(names), info)
+
+
+def _query_limit(value: Any) -> int | None:
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+        raise ValueError("expected a positive integer, or null for every query")
+    return value
+
+
+def _cpus() -> int:
+    return os.cpu_count() or 1
+
+
+@schema
 class Suite:
-    name: str
-    datasets: tuple[str, ...]
-    algorithms: tuple[str, ...] | None  # None: every registered algorithm
-    grid: str = "quick"
-    k: int = 10
-    modes: tuple[str, ...] = MODES
-    repetitions: int = 3
-    warmup: int = 100
-    query_limit: int | None = None
-    batch_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
-    build_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
-    timeout_s: float = 600.0
-    memory_limit_gb: float = 8.0
+    """A suite's settings. `query_limit`: at most this many queries (null: all of them)."""
+
+    name: Annotated[str, PlainValidator(check_name)]
+    datasets: _listed(check_text)  # type: ignore[valid-type]
+    algorithms: Annotated[tuple[str, ...] | None, PlainValidator(_algorithms)]
+    grid: Text = "quick"
+    k: integer(1, 100) = 10  # type: ignore[valid-type]
+    modes: _listed(lambda mode: check_choice(mode, MODES)) = MODES  # type: ignore[valid-type]
+    repetitions: PositiveInt = 3
+    warmup: NonNegativeInt = 100
+    query_limit: Annotated[int | None, PlainValidator(_query_limit)] = None
+    batch_threads: PositiveInt = field(default_factory=_cpus)
+    build_threads: PositiveInt = field(default_factory=_cpus)
+    timeout_s: PositiveNumber = 600.0
+    memory_limit_gb: PositiveNumber = 8.0
     description: str = ""
     images: dict[str, Any] | None = None  # the image stage (extractors, PCA sweep, t-SNE)
-    grids: dict[str, Any] = field(default_factory=dict)  # inline grids by algorithm
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.k <= 100:
-            raise BenchError(f"suite {self.name!r}: k={self.k}: expected 1 <= k <= 100")
-        bad = [m for m in self.modes if m not in MODES]
-        if bad:
-            raise BenchError(f"suite {self.name!r}: unknown modes {bad}: expected {MODES}")
-        for key in ("repetitions", "batch_threads", "build_threads"):
-            if int(getattr(self, key)) < 1:
-                raise BenchError(f"suite {self.name!r}: {key} must be >= 1")
-        if self.timeout_s <= 0 or self.memory_limit_gb <= 0:
-            raise BenchError(f"suite {self.name!r}: timeout_s and memory_limit_gb must be > 0")
+    grids: dict[str, Grid] = field(default_factory=dict)  # inline grids by algorithm
 
 
 def suite_names() -> list[str]:
@@ -59,21 +127,9 @@ def load_suite(name_or_path: str) -> Suite:
                 f"unknown suite {name_or_path!r}: expected one of "
                 f"{', '.join(suite_names())} or a path to a suite YAML"
             )
-    return suite_from_dict(path.stem, read_yaml(path, "suite"))
+    return suite_from_dict(path.stem, read_yaml(path, "suite"), f"suite file {path}")
 
 
-def suite_from_dict(name: str, data: dict[str, Any]) -> Suite:
-    data = dict(data)
-    algorithms = data.pop("algorithms", "all")
-    if "datasets" not in data or not data["datasets"]:
-        raise BenchError(f"suite {name!r}: expected a non-empty list `datasets`")
-    tuples = {key: tuple(data.pop(key)) for key in ("datasets", "modes") if key in data}
-    try:
-        return Suite(
-            name=data.pop("name", name),
-            **tuples,
-            algorithms=None if algorithms == "all" else tuple(algorithms),
-            **data,
-        )
-    except TypeError as exc:
-        raise BenchError(f"suite {name!r}: unexpected setting: {exc}") from exc
+def suite_from_dict(name: str, data: dict[str, Any], where: str | None = None) -> Suite:
+    """A Suite from a parsed YAML mapping; `name` (the file's stem) unless it sets `name`."""
+    return load(Suite, {"name": name, "algorithms": "all", **data}, where or f"suite {name!r}")
