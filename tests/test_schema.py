@@ -68,7 +68,7 @@ def set_cell(run_dir: Path, column: str, value: str, line: int = 2) -> None:
         ("qps", "nan", "float \\(a plain, finite"),
         ("recall", "1.2", "float in \\[0, 1\\]"),
         ("recall_rel", "-0.1", "float in \\[0, 1\\]"),
-        ("threads", "-2", "int in \\[1, 1e\\+06\\]"),
+        ("threads", "-2", "int in \\[0, 1e\\+06\\]"),
         ("k", "-10", "int in \\[1, inf\\)"),
         ("n_queries", "-3", "int in \\[1, inf\\)"),
         ("index_bytes", "-1", "int in \\[0, inf\\)"),

@@ -115,7 +115,7 @@ RANGES: dict[str, Range] = {
     "n_train": Range(1),
     "n_queries": Range(1),
     "dim": Range(1),
-    "threads": Range(1, 1_000_000),
+    "threads": Range(0, 1_000_000),  # 0: not recorded (rows imported from ann-benchmarks)
     "k": Range(1),
     "repetition": Range(0),
     "recall": Range(0, 1),
