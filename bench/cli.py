@@ -239,7 +239,13 @@ def fetch(names: tuple[str, ...], force: bool) -> None:
 @cli.command()
 @click.argument("run_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
 @click.option("--k", type=int, default=None, help="Score at this k (<= the run's; default its k).")
-@click.option("--epsilon", type=float, default=1e-3, show_default=True, help="Relative tie slack.")
+@click.option(
+    "--epsilon",
+    type=float,
+    default=1e-3,
+    show_default=True,
+    help="Tie slack: absolute for recall, relative for recall_rel.",
+)
 def rescore(run_dir: Path, k: int | None, epsilon: float) -> None:
     """Recompute recall (and P@k) from a run's kept answers, without re-running anything."""
     from bench.report.rescore import write_rescored

@@ -64,8 +64,18 @@ def fake_results() -> pd.DataFrame:
                         {
                             "status": "ok",
                             "job_id": job,
-                            "algorithm": algorithm,
+                            "corpus": f"scale-{n}",
+                            "corpus_fingerprint": f"fp-{n}",
                             "n_train": n,
+                            "n_queries": 100,
+                            "dim": 8,
+                            "metric": "euclidean",
+                            "k": 10,
+                            "backend": algorithm,
+                            "algorithm": algorithm,
+                            "library_version": "1.0",
+                            "threads": 1,
+                            "build_threads": 1,
                             "mode": "single",
                             "query_params": json.dumps(params),
                             "recall": recall,
@@ -97,6 +107,25 @@ def test_sizes_below_the_recall_are_left_out() -> None:
     points = scaling_points(frame)
     qps = points[(points["measure"] == "qps_at_recall") & (points["algorithm"] == "a")]
     assert list(qps["n_train"]) == [1_000, 10_000]
+
+
+def test_rows_at_another_k_form_their_own_curve() -> None:
+    """k=100 rows (here 10x slower) are a curve of their own, never pooled with k=10."""
+    at_10 = fake_results()
+    at_100 = at_10.assign(k=100, job_id=at_10["job_id"] + "-k100", qps=at_10["qps"] / 10)
+    points = scaling_points(pd.concat([at_10, at_100], ignore_index=True))
+    qps = points[points["measure"] == "qps_at_recall"].set_index(["algorithm", "n_train"])
+    sizes = np.array([1_000, 10_000, 100_000])
+    for algorithm, scale in (("a", 1.0), ("b", 4.0)):
+        expected = scale * 1e5 * sizes**-0.5
+        np.testing.assert_allclose(qps.loc[f"{algorithm} (k=10)", "value"], expected)
+        np.testing.assert_allclose(qps.loc[f"{algorithm} (k=100)", "value"], expected / 10)
+    assert set(fit_exponents(points)["algorithm"]) == {
+        "a (k=10)",
+        "a (k=100)",
+        "b (k=10)",
+        "b (k=100)",
+    }
 
 
 SIZES = {"tiny-scale-small": 1500, "tiny-scale-large": 6000}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,89 @@ def test_round_trip(run_dir: Path) -> None:
     frame = read_results(run_dir)
     assert tuple(frame.columns) == COLUMN_NAMES
     assert frame["recall"].dtype == "float64" and len(frame) == 2
+    # the worker fills both recall definitions; exact search scores 1 under each
+    assert (frame["recall"] == 1.0).all() and (frame["recall_rel"] == 1.0).all()
+    assert frame["k"].dtype == "Int64" and frame["cpu_count"].dtype == "Int64"
+
+
+def set_cell(run_dir: Path, column: str, value: str, line: int = 2) -> None:
+    """Rewrite one cell of the results file (through the csv module: JSON cells have commas)."""
+    path = run_dir / "results.csv"
+    with open(path, newline="") as handle:
+        rows = list(csv.reader(handle))
+    rows[line - 1][rows[0].index(column)] = value
+    with open(path, "w", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(rows)
+
+
+@pytest.mark.parametrize(
+    "column, value, expected",
+    [
+        ("qps", "-921.6", "float in \\(0, inf\\)"),
+        ("qps", "0", "float in \\(0, inf\\)"),
+        ("qps", "inf", "float \\(a plain, finite"),
+        ("qps", "nan", "float \\(a plain, finite"),
+        ("recall", "1.2", "float in \\[0, 1\\]"),
+        ("recall_rel", "-0.1", "float in \\[0, 1\\]"),
+        ("threads", "-2", "int in \\[0, 1e\\+06\\]"),
+        ("k", "-10", "int in \\[1, inf\\)"),
+        ("n_queries", "-3", "int in \\[1, inf\\)"),
+        ("index_bytes", "-1", "int in \\[0, inf\\)"),
+        ("cpu_count", "1e300", "int \\(a whole number within"),
+        ("cpu_count", "2000000", "int in \\[1, 1e\\+06\\]"),
+        ("k", "10.5", "int \\(a whole number within"),
+        ("k", "True", "int \\(a plain, finite"),
+        ("query_params", "[1, 2]", "a JSON object"),
+        ("build_params", "3", "a JSON object"),
+        ("build_params", "{nope", "a JSON object"),
+        ("mode", "", "is empty: expected single or batch when ok"),
+    ],
+)
+def test_impossible_value_is_rejected_naming_file_line_and_column(
+    run_dir: Path, column: str, value: str, expected: str
+) -> None:
+    set_cell(run_dir, column, value, line=3)
+    with pytest.raises(BenchError, match=f"results.csv line 3: .*'{column}'.*{expected}"):
+        read_results(run_dir)
+
+
+def test_written_rows_are_checked_the_same_way(run_dir: Path) -> None:
+    row = read_results(run_dir).iloc[0].to_dict()
+    with pytest.raises(BenchError, match="new row 0: column 'qps' = 'inf'"):
+        append_rows(run_dir, [{**row, "qps": float("inf")}])
+    with pytest.raises(BenchError, match="new row 0: column 'query_params' = '\\[3\\]'"):
+        append_rows(run_dir, [{**row, "query_params": [3]}])
+    assert len(read_results(run_dir)) == 2  # nothing was written
+
+
+def test_valid_edge_values_read_back_with_schema_dtypes(run_dir: Path) -> None:
+    set_cell(run_dir, "index_bytes", "1e3")  # integral in float notation: read as 1000
+    set_cell(run_dir, "qps", "1e-05")
+    set_cell(run_dir, "cpu_count", "1000000")
+    frame = read_results(run_dir)
+    assert frame["index_bytes"].dtype == "Int64" and frame["index_bytes"].iloc[0] == 1000
+    assert frame["qps"].iloc[0] == 1e-05 and frame["cpu_count"].iloc[0] == 1_000_000
+
+
+def test_file_cut_inside_a_number_is_truncated_and_never_appended_to(run_dir: Path) -> None:
+    path = run_dir / "results.csv"
+    whole = path.read_text()
+    path.write_text(whole[: whole.rindex(",") + 2])  # the last line ends inside a number
+    lines = path.read_text().count("\n") + 1
+    message = f"results.csv is truncated at line {lines}: .* delete line {lines}"
+    with pytest.raises(BenchError, match=message):
+        read_results(run_dir)
+    row = dict(zip(COLUMN_NAMES, next(csv.reader(whole.splitlines()[1:])), strict=True))
+    with pytest.raises(BenchError, match=message):
+        append_rows(run_dir, [row])  # resume must not glue a row onto the cut line
+    assert path.read_text() == whole[: whole.rindex(",") + 2]
+
+
+def test_error_lines_are_physical_lines_when_error_texts_span_lines(run_dir: Path) -> None:
+    set_cell(run_dir, "error", "first line\nsecond line\nthird line", line=2)
+    set_cell(run_dir, "k", "-1", line=3)
+    with pytest.raises(BenchError, match=r"results\.csv line 5: column 'k'"):
+        read_results(run_dir)
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from bench.corpora.corpus import Corpus, FileGroundTruth
 from bench.corpora.distances import exact_distances
 from bench.errors import BenchError
 from bench.groundtruth.exact import GroundTruth, exact_knn
-from bench.metrics.recall import tie_threshold
+from bench.metrics.recall import KNN
 
 log = logging.getLogger(__name__)
 MIN_AGREEMENT = 0.99
@@ -78,9 +78,10 @@ def check_ground_truth_sample(
     """Share of given neighbour ids that an exact search agrees with, on sampled queries.
 
     For `sample` random queries, the exact k nearest are recomputed; each of the first k
-    given ids counts as agreeing when its true distance is within the recall tie tolerance
-    of the true k-th distance (so equally near alternatives are not disagreements). Ids out
-    of range and repeats count as disagreeing. 1.0 means the sample fully agrees.
+    given ids counts as agreeing when its true distance is within `recall`'s tie tolerance
+    (absolute 1e-3) of the true k-th distance (so equally near alternatives are not
+    disagreements). Ids out of range and repeats count as disagreeing. 1.0 means the sample
+    fully agrees.
     """
     n_queries, n_train = len(corpus.queries), len(corpus.train)
     if ids.ndim != 2 or len(ids) != n_queries:
@@ -100,5 +101,5 @@ def check_ground_truth_sample(
         given = np.unique(given[(given >= 0) & (given < n_train)])
         if len(given):
             found = exact_distances(query, np.asarray(corpus.train[given]), corpus.metric)
-            agree += int((found <= tie_threshold(kth)).sum())
+            agree += int((found <= KNN.threshold(kth)).sum())
     return agree / (len(rows) * k)

@@ -26,7 +26,7 @@ from bench.corpora.distances import exact_distances
 from bench.corpora.registry import corpus_from_spec, dataset_spec
 from bench.errors import BenchError
 from bench.groundtruth.cache import ground_truth
-from bench.metrics.recall import recall_per_query
+from bench.metrics.recall import recalls_per_query
 from bench.results.answers import load_answers
 from bench.results.schema import empty_row
 from bench.results.store import append_rows, read_results
@@ -127,10 +127,10 @@ def import_results(source: Path, run_dir: Path) -> int:
         if n > len(corpus.queries) or ids.shape[1] < k:
             raise BenchError(f"{path}: neighbors {ids.shape}, expected <= "
                              f"{len(corpus.queries)} rows of at least count={k} ids")  # fmt: skip
-        recall = recall_per_query(
+        recalls = recalls_per_query(
             ids[:, :k], truth.ids[:n], truth.distances[:n], np.asarray(corpus.queries[:n]),
             corpus.train, corpus.metric, k,
-        ).mean()  # fmt: skip
+        )  # fmt: skip
         rows.append(
             {
                 **empty_row(),
@@ -152,7 +152,7 @@ def import_results(source: Path, run_dir: Path) -> int:
                 "k": k,
                 "repetition": 0,
                 "status": "ok",
-                "recall": float(recall),
+                **{name: float(values.mean()) for name, values in recalls.items()},
                 "qps": 1.0 / float(attrs["best_search_time"]),
                 "build_s": attrs.get("build_time"),
                 "index_bytes": int(float(attrs.get("index_size", 0)) * 1024),

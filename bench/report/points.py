@@ -1,10 +1,11 @@
 """Operating points: one per measured configuration, with the spread of its QPS.
 
 A configuration is every identity column that can differ inside one run folder (a folder may
-hold several invocations: another k, a regenerated corpus, other thread counts), so points of
-k=10 and k=100, or of two corpora that share a name, never meet on one curve. Plots draw one
-panel per (corpus, fingerprint, mode, k) and one series per algorithm in it; when an
-algorithm was measured with several thread settings in a panel, each setting is its own series.
+hold several invocations: another k, a regenerated corpus, other thread counts), as defined
+once in bench.results.identity, so points of k=10 and k=100, or of two corpora that share a
+name, never meet on one curve. Plots draw one panel per setting (corpus, fingerprint, sizes,
+k) and mode, and one series per algorithm in it; when an algorithm was measured with several
+thread settings or library versions in a panel, each is its own series.
 
 QPS spread: when the rows carry `qps_median_ci_low`/`qps_median_ci_high` (a confidence
 interval of the median over repetitions), `qps_cv` and `noisy`, those are used; otherwise the
@@ -20,19 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-IDENTITY = [
-    "corpus",
-    "corpus_fingerprint",
-    "algorithm",
-    "build_params",
-    "query_params",
-    "mode",
-    "threads",
-    "build_threads",
-    "k",
-]
-PANEL = ["corpus", "corpus_fingerprint", "mode", "k"]
-SERIES_EXTRA = ["threads", "build_threads"]  # part of a series' name when they vary in a panel
+from bench.results.identity import POINT, SETTING, curve_labels, describe, slug, varying
+
+IDENTITY = POINT  # a configuration: bench.results.identity, the one definition
+PANEL = [*SETTING, "mode"]
 MODE_ORDER = {"single": 0, "batch": 1}  # panels of a corpus: single-query mode first
 CI_COLUMNS = ("qps_median_ci_low", "qps_median_ci_high")
 
@@ -70,7 +62,6 @@ def operating_points(frame: pd.DataFrame, mode: str | None = None) -> pd.DataFra
         latency_p99_ms=("latency_p99_ms", "median"),
         precision_at_k=("precision_at_k", "mean"),
         map_at_k=("map_at_k", "mean"),
-        n_train=("n_train", "first"),
         **spread,
     )
     if "qps_cv" not in points.columns:
@@ -97,47 +88,58 @@ def pareto_front(
 
 @dataclass(frozen=True)
 class Panel:
-    """What one plot shows: one corpus (by fingerprint), one mode and one k."""
+    """What one plot shows: one setting (corpus by fingerprint and size, k) and one mode."""
 
     corpus: str
     fingerprint: str
     mode: str
     k: int
-    slug: str  # unique in its run: corpus, plus k / fingerprint when those vary for it
+    slug: str  # unique in its run: corpus, plus k / fingerprint / sizes when those vary for it
+    detail: str = ""  # the setting columns other than k that vary for the corpus, if any
 
     @property
     def title(self) -> str:
-        return f"{self.corpus}: {self.mode} mode, k={self.k}"
+        detail = f", {self.detail}" if self.detail else ""
+        return f"{self.corpus}: {self.mode} mode, k={self.k}{detail}"
 
 
 def panels(points: pd.DataFrame) -> Iterator[tuple[Panel, pd.DataFrame]]:
     """Each panel of the points with its points, a `series` column added (see module doc)."""
     if points.empty:
         return
-    per_corpus = points.groupby("corpus")
-    several_k = per_corpus["k"].nunique() > 1
-    several_fp = per_corpus["corpus_fingerprint"].nunique() > 1
-    groups = sorted(
-        points.groupby(PANEL, sort=True),
-        key=lambda item: (item[0][0], item[0][1], MODE_ORDER.get(item[0][2], 9), item[0][3]),
-    )
-    for (corpus, fingerprint, mode, k), group in groups:
-        slug = str(corpus)
-        if several_k[corpus]:
-            slug += f"-k{int(k)}"
-        if several_fp[corpus]:
-            slug += f"-{str(fingerprint)[:8]}"
-        panel = Panel(str(corpus), str(fingerprint), str(mode), int(k), slug)
+    differ = {corpus: varying(rows, SETTING) for corpus, rows in points.groupby("corpus")}
+
+    def order(item: tuple[tuple, pd.DataFrame]) -> tuple:
+        v = dict(zip(PANEL, item[0], strict=True))
+        sizes = (v["k"], v["n_train"], v["n_queries"], v["dim"], str(v["metric"]))
+        return (
+            str(v["corpus"]),
+            str(v["corpus_fingerprint"]),
+            MODE_ORDER.get(v["mode"], 9),
+            *sizes,
+        )
+
+    for key, group in sorted(points.groupby(PANEL, sort=True, dropna=False), key=order):
+        values = dict(zip(PANEL, key, strict=True))
+        corpus, fingerprint = str(values["corpus"]), str(values["corpus_fingerprint"])
+        k = int(values["k"])
+        others = [c for c in differ[values["corpus"]] if c not in ("k", "corpus_fingerprint")]
+        detail = describe(values, others)
+        name = corpus
+        if "k" in differ[values["corpus"]]:
+            name += f"-k{k}"
+        if "corpus_fingerprint" in differ[values["corpus"]]:
+            name += f"-{fingerprint[:8]}"
+        if detail:
+            name += f"-{slug(detail)}"
+        panel = Panel(corpus, fingerprint, str(values["mode"]), k, name, detail)
         yield panel, group.assign(series=series_names(group))
 
 
 def series_names(group: pd.DataFrame) -> pd.Series:
-    """The algorithm, with `threads=…`/`build_threads=…` when it has several in the group."""
-    names = group["algorithm"].astype(str)
-    for column in SERIES_EXTRA:
-        varies = group.groupby("algorithm")[column].transform("nunique") > 1
-        names = names.where(~varies, names + f" {column}=" + group[column].astype(str))
-    return names
+    """The algorithm, with what else tells its curves apart in the panel (threads, library
+    version), e.g. `hnswlib (threads=4)` (bench.results.identity.curve_labels)."""
+    return curve_labels(group, fixed=PANEL)
 
 
 def spread_text(point: pd.Series) -> str:

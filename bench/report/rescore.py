@@ -2,7 +2,8 @@
 
 Nothing is re-run: each ok row's stored ids are scored again against the corpus' exact
 ground truth (cached) with the same functions the worker uses, at the run's k or a smaller
-one, with the run's tie epsilon or another. The result is a table of the rows with the new
+one, with the run's tie epsilon or another (absolute for `recall`, relative for
+`recall_rel`, as in bench.metrics.recall). The result is a table of the rows with the new
 scores, written beside the results as `rescored-k<K>-eps<E>.csv`.
 """
 
@@ -17,7 +18,7 @@ from bench.corpora.registry import corpus_from_spec, dataset_spec
 from bench.errors import BenchError
 from bench.groundtruth.cache import ground_truth
 from bench.metrics.labels import average_precision_at_k, precision_at_k, relevance
-from bench.metrics.recall import TIE_EPSILON, recall_per_query
+from bench.metrics.recall import TIE_EPSILON, Tie, recalls_per_query
 from bench.results.answers import load_answers
 from bench.results.store import read_results
 
@@ -47,11 +48,15 @@ def rescore_frame(
         ids = load_answers(run_dir, row["answers"], row["answers_hash"])[:, :at].astype(np.int64)
         n = len(ids)
         queries = np.asarray(corpus.queries[:n])
-        recalls = recall_per_query(
+        recalls = recalls_per_query(
             ids, truth.ids[:n], truth.distances[:n], queries, corpus.train, corpus.metric, at,
-            epsilon,
+            (Tie("recall", absolute=epsilon), Tie("recall_rel", relative=epsilon)),
         )  # fmt: skip
-        rows.loc[index, ["k", "recall"]] = [at, float(recalls.mean())]
+        rows.loc[index, ["k", "recall", "recall_rel"]] = [
+            at,
+            float(recalls["recall"].mean()),
+            float(recalls["recall_rel"].mean()),
+        ]
         if corpus.has_labels:
             relevant = relevance(ids, corpus.train_labels, corpus.query_labels[:n])
             rows.loc[index, "precision_at_k"] = float(precision_at_k(relevant, at).mean())

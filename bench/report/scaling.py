@@ -12,7 +12,9 @@ suite), four measures per algorithm and train size N:
   run wrote one (bench.results.rundir.write_groundtruth_csv), drawn as "ground truth".
 
 With several build configurations of one algorithm at one N, build_s and bytes_per_vector
-are the smallest (the cheapest configuration), qps_at_recall the best over all of them.
+are the smallest (the cheapest configuration), qps_at_recall the best over all of them. Rows
+that differ in more than the corpus size (k, threads, library version) form separate curves,
+named like `faiss-ivf (k=100)` (bench.results.identity).
 
 Each curve is fitted by least squares as log10(cost) = exponent * log10(N) + intercept;
 `plot_scaling` writes the fits to RUN_DIR/scaling.csv (tidy: algorithm, measure, exponent,
@@ -32,6 +34,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from bench.results.identity import CORPUS, curve_labels
 from bench.results.rundir import GROUNDTRUTH_CSV
 from bench.storage import write_bytes_atomic
 
@@ -68,14 +71,18 @@ def _run_points(frame: pd.DataFrame, min_recall: float, mode: str) -> pd.DataFra
     if ok.empty:
         return pd.DataFrame(columns=POINT_COLUMNS)
     per_n = ["algorithm", "n_train"]
+    # A curve spans corpus sizes, so the corpus columns may differ along it; anything else
+    # that differs (k, threads, library version) names a curve of its own.
     builds = (
-        ok.drop_duplicates("job_id")
+        ok.assign(algorithm=curve_labels(ok, fixed=[*CORPUS, "mode", "threads"]))
+        .drop_duplicates("job_id")
         .assign(bytes_per_vector=lambda f: f["index_bytes"].astype(float) / f["n_train"])
         .groupby(per_n, as_index=False)
         .agg(build_s=("build_s", "min"), bytes_per_vector=("bytes_per_vector", "min"))
     )
+    searched = ok[ok["mode"] == mode]
     ops = (
-        ok[ok["mode"] == mode]
+        searched.assign(algorithm=curve_labels(searched, fixed=CORPUS))
         .groupby([*per_n, "job_id", "query_params"], as_index=False)
         .agg(recall=("recall", "mean"), qps=("qps", "median"))
     )

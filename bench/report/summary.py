@@ -22,6 +22,7 @@ from bench.report.document import Report, Section
 from bench.report.pareto import plot_pareto
 from bench.report.points import Panel, operating_points, panels, pareto_front
 from bench.report.sections import run_sections, section_tables
+from bench.results.identity import CORPUS
 from bench.results.rundir import RUNS_LOG
 from bench.results.store import RESULTS_FILE, read_results
 
@@ -166,7 +167,8 @@ def libraries_table(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def corpora_table(frame: pd.DataFrame) -> pd.DataFrame:
-    first = frame.groupby("corpus", as_index=False).first()
+    """One line per distinct corpus version and size (identity.CORPUS) in the rows."""
+    first = frame[CORPUS].drop_duplicates().sort_values(CORPUS)
     return pd.DataFrame(
         {
             "corpus": first["corpus"],
@@ -266,10 +268,11 @@ _RECALL_NOTE = (
 
 
 def _corpus_text(frame: pd.DataFrame, corpus: str) -> str:
-    row = frame[frame["corpus"] == corpus].iloc[0]
+    rows = frame[frame["corpus"] == corpus]
     return (
-        f"{row['n_train']} vectors x {row['dim']} dimensions, {row['n_queries']} queries, "
-        f"metric {row['metric']}, k={row['k']}, fingerprint {row['corpus_fingerprint']}."
+        f"{_distinct(rows['n_train'])} vectors x {_distinct(rows['dim'])} dimensions, "
+        f"{_distinct(rows['n_queries'])} queries, metric {_distinct(rows['metric'])}, "
+        f"k={_distinct(rows['k'])}, fingerprint {_distinct(rows['corpus_fingerprint'])}."
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,7 +57,20 @@ COLUMNS: tuple[Column, ...] = (
     Column("repetition", "int", "Repetition index (every repetition is kept)"),
     Column("status", "str", "ok, failed, timeout, oom or unavailable", True),
     Column("error", "str", "Error text when status is not ok"),
-    Column("recall", "float", "Mean recall@k, ties within a relative epsilon counted", False, True),
+    Column(
+        "recall",
+        "float",
+        "Mean recall@k as ann-benchmarks' k-nn: ties within an absolute 1e-3 of the k-th distance",
+        False,
+        True,
+    ),
+    Column(
+        "recall_rel",
+        "float",
+        "Mean recall@k with ties within a relative 1e-3 of the k-th distance instead",
+        False,
+        True,
+    ),
     Column("qps", "float", "Queries / total search time of this repetition", False, True),
     Column("latency_mean_ms", "float", "Mean per-query latency (single mode)"),
     Column("latency_p50_ms", "float", "Median per-query latency (single mode)"),
@@ -77,21 +91,84 @@ COLUMN_NAMES = tuple(column.name for column in COLUMNS)
 _BY_NAME = {column.name: column for column in COLUMNS}
 
 
+@dataclass(frozen=True)
+class Range:
+    """The values a numeric column can physically take (inclusive, unless `above`)."""
+
+    low: float
+    high: float = math.inf
+    above: bool = False  # low itself is excluded
+
+    def __contains__(self, number: float) -> bool:
+        return (number > self.low if self.above else number >= self.low) and number <= self.high
+
+    def __str__(self) -> str:
+        close = ")" if math.isinf(self.high) else "]"
+        return f"{'(' if self.above else '['}{self.low:g}, {self.high:g}{close}"
+
+
+MAX_INT = 2**53  # larger integers do not round-trip through a float, so pandas cannot read them
+# Limits of the columns that have them; other numeric columns are only checked for their kind
+# (a plain decimal number: no inf or nan; ints whole and within +-MAX_INT).
+RANGES: dict[str, Range] = {
+    "cpu_count": Range(1, 1_000_000),
+    "n_train": Range(1),
+    "n_queries": Range(1),
+    "dim": Range(1),
+    "threads": Range(0, 1_000_000),  # 0: not recorded (rows imported from ann-benchmarks)
+    "k": Range(1),
+    "repetition": Range(0),
+    "recall": Range(0, 1),
+    "recall_rel": Range(0, 1),
+    "qps": Range(0, above=True),
+    "latency_mean_ms": Range(0),
+    "latency_p50_ms": Range(0),
+    "latency_p95_ms": Range(0),
+    "latency_p99_ms": Range(0),
+    "precision_at_k": Range(0, 1),
+    "map_at_k": Range(0, 1),
+    "build_s": Range(0),
+    "build_cpu_s": Range(0),
+    "build_threads": Range(1, 1_000_000),
+    "index_bytes": Range(0),
+    "peak_rss_bytes": Range(0),
+    "warmup_queries": Range(0),
+}
+# A plain decimal number as written by str(int) / str(float) and read by pandas' C parser.
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _cell_text(value: Any) -> str:
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return value if isinstance(value, str) else str(value)
+
+
 def _check_value(column: Column, value: Any, where: str) -> None:
-    if value is None or value == "":
+    """Raise BenchError unless the non-empty `value` is of the column's kind and range."""
+    text = _cell_text(value)
+
+    def fail(expected: str) -> BenchError:
+        return BenchError(f"{where}: column {column.name!r} = {text!r}: expected {expected}")
+
+    if column.kind == "json":
+        try:
+            parsed = json.loads(text)
+        except ValueError as exc:
+            raise fail("a JSON object") from exc
+        if not isinstance(parsed, dict):
+            raise fail("a JSON object")
         return
-    try:
-        if column.kind == "int":
-            if float(value) != int(float(value)):
-                raise ValueError
-        elif column.kind == "float":
-            float(value)
-        elif column.kind == "json":
-            json.loads(value) if isinstance(value, str) else json.dumps(value)
-    except (TypeError, ValueError) as exc:
-        raise BenchError(
-            f"{where}: column {column.name!r} = {value!r}: expected {column.kind}"
-        ) from exc
+    if column.kind not in ("int", "float"):
+        return
+    if not _NUMBER.fullmatch(text):
+        raise fail(f"{column.kind} (a plain, finite decimal number)")
+    number = float(text)
+    if column.kind == "int" and (number != int(number) or abs(number) > MAX_INT):
+        raise fail("int (a whole number within +-2**53)")
+    limits = RANGES.get(column.name)
+    if limits is not None and number not in limits:
+        raise fail(f"{column.kind} in {limits}")
 
 
 def is_empty(value: Any) -> bool:
@@ -99,7 +176,11 @@ def is_empty(value: Any) -> bool:
 
 
 def validate_row(row: dict[str, Any], where: str = "row") -> None:
-    """Raise BenchError unless `row` has exactly the schema's columns with valid values."""
+    """Raise BenchError unless `row` has exactly the schema's columns with valid values.
+
+    Every cell that passes can be read back with the schema's dtypes and used by report,
+    compare and resume: numbers are finite and within their column's RANGES, JSON parameters
+    are objects, and rows with status ok say their mode."""
     missing = [name for name in COLUMN_NAMES if name not in row]
     extra = [name for name in row if name not in _BY_NAME]
     if missing or extra:
@@ -112,14 +193,14 @@ def validate_row(row: dict[str, Any], where: str = "row") -> None:
         raise BenchError(f"{where}: status {status!r}: expected one of {', '.join(STATUSES)}")
     if row["mode"] not in MODES and not is_empty(row["mode"]):
         raise BenchError(f"{where}: mode {row['mode']!r}: expected single or batch")
+    if status == "ok" and is_empty(row["mode"]):
+        raise BenchError(f"{where}: column 'mode' is empty: expected single or batch when ok")
     for column in COLUMNS:
         value = row[column.name]
         if is_empty(value) and (column.required or (column.required_if_ok and status == "ok")):
             raise BenchError(f"{where}: column {column.name!r} is empty: expected a {column.kind}")
         if not is_empty(value):
             _check_value(column, value, where)
-    if status == "ok" and not 0.0 <= float(row["recall"]) <= 1.0:
-        raise BenchError(f"{where}: recall {row['recall']} outside [0, 1]")
 
 
 def empty_row() -> dict[str, Any]:

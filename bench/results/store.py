@@ -47,8 +47,24 @@ def append_rows(run_dir: Path, rows: list[dict[str, Any]]) -> None:
         validate_row({name: _cell(value) for name, value in row.items()}, f"new row {i}")
     path = run_dir / RESULTS_FILE
     existing = path.read_text() if path.exists() else ""
+    check_complete(path, existing)  # never glue a new row onto a cut last line
     text = existing + rows_to_csv(rows, header=not existing)
     write_bytes_atomic(path, text.encode())
+
+
+def check_complete(path: Path, text: str) -> None:
+    """Raise BenchError when a results file does not end with a newline.
+
+    The store always ends a row with one, so a missing one means the last row was cut
+    (a copy, a full disk, an editor); reading it could take half a number for a whole one,
+    and appending would glue the next row onto it."""
+    if text and not text.endswith("\n"):
+        line = text.count("\n") + 1
+        raise BenchError(
+            f"{path} is truncated at line {line}: the file does not end with a newline, so its "
+            f"last row was cut while being written; delete line {line} (its job runs again on "
+            "resume), or end the file with a newline if that row is whole, then run again"
+        )
 
 
 def _dtypes() -> dict[str, str]:
@@ -65,22 +81,28 @@ def read_results(path: Path | str) -> pd.DataFrame:
         path = path / RESULTS_FILE
     if not path.exists():
         raise BenchError(f"no results file at {path}: expected a CSV written by `bench run`")
-    with open(path, newline="") as handle:
-        reader = csv.DictReader(handle)
-        if tuple(reader.fieldnames or ()) != COLUMN_NAMES:
-            raise BenchError(
-                f"{path}: header does not match the results schema: expected "
-                f"{len(COLUMN_NAMES)} columns {', '.join(COLUMN_NAMES[:4])}, ..., "
-                f"got {reader.fieldnames}"
-            )
-        for line, row in enumerate(reader, start=2):
+    text = path.read_text()
+    check_complete(path, text)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    if tuple(reader.fieldnames or ()) != COLUMN_NAMES:
+        raise BenchError(
+            f"{path}: header does not match the results schema: expected "
+            f"{len(COLUMN_NAMES)} columns {', '.join(COLUMN_NAMES[:4])}, ..., "
+            f"got {reader.fieldnames}"
+        )
+    line = reader.line_num + 1  # the physical line a row starts on (error texts span lines)
+    try:
+        for row in reader:
             if None in row or None in row.values():
                 raise BenchError(
                     f"{path} line {line}: wrong number of fields, expected {len(COLUMN_NAMES)}"
                 )
             validate_row(row, f"{path} line {line}")
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        raise BenchError(f"{path} line {line}: not a valid CSV row ({exc})") from exc
     return pd.read_csv(
-        path,
+        io.StringIO(text),
         dtype=_dtypes(),
         keep_default_na=False,
         na_values={c.name: [""] for c in COLUMNS if c.kind in ("int", "float")},

@@ -38,6 +38,7 @@ MEASURES = (
     "threads",
     "repetition",
     "recall",
+    "recall_rel",
     "qps",
     "latency_mean_ms",
     "latency_p50_ms",

@@ -21,7 +21,7 @@ from bench.backends.registry import load_adapter
 from bench.corpora.registry import corpus_from_spec
 from bench.groundtruth.cache import ground_truth
 from bench.metrics.labels import average_precision_at_k, precision_at_k, relevance
-from bench.metrics.recall import recall_per_query
+from bench.metrics.recall import recalls_per_query
 from bench.results.answers import NPZ_SUFFIX, AnswerLog
 from bench.runner.measure import latency_summary, time_batch, time_single
 from bench.runner.plan import Job
@@ -74,7 +74,7 @@ def run_job(job: Job, emit: Emitter) -> None:
                 timer(backend, queries[: job.warmup], k)
             for repetition in range(job.repetitions):
                 timing = timer(backend, queries, k)
-                recalls = recall_per_query(
+                recalls = recalls_per_query(
                     timing.answers, true_ids, true_dist, queries, corpus.train, corpus.metric, k
                 )
                 record = {
@@ -83,7 +83,7 @@ def run_job(job: Job, emit: Emitter) -> None:
                     "mode": mode,
                     "threads": threads,
                     "repetition": repetition,
-                    "recall": float(recalls.mean()),
+                    **{name: float(values.mean()) for name, values in recalls.items()},
                     "qps": n / timing.seconds,
                     **latency_summary(timing.latencies_s),
                     **build,
