@@ -6,10 +6,16 @@ timed jobs never share a worker's cores. The job itself still runs in its own is
 process on that worker (timeout, memory cap, crash capture), exactly as locally. Synthetic
 corpora and ground truth are regenerated deterministically on a worker that lacks them, or
 read from a shared BENCH_CACHE.
+
+A job waits for a worker with a slot; when none is left (the last one died) it would wait
+forever, so the executor watches the cluster: after LOST_SLOTS_GRACE_S seconds without any
+worker offering `slots`, every unfinished job becomes a `failed` row and the run ends.
+Rows are written by the client (the machine running `bench run`), never by the workers.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -31,15 +37,46 @@ from bench.runner.isolation import Outcome, run_isolated
 from bench.runner.plan import Job
 
 SLOT = "slots"
+CONNECT_TIMEOUT_S = 10.0
+LOST_SLOTS_GRACE_S = 30.0
+CHECK_SECONDS = 1.0
+NO_SLOTS_LEFT = "no Dask worker with slots left"
+
+log = logging.getLogger(__name__)
+
+
+def connect(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> object:
+    """A Client for the scheduler at `address`, or a one-line BenchError saying what failed."""
+    from distributed import Client
+
+    try:
+        return Client(address, timeout=timeout_s)
+    except ValueError as exc:  # distributed's address parser
+        raise BenchError(
+            f"--scheduler {address!r} is not a Dask scheduler address ({exc}): expected "
+            f"tcp://HOST:PORT, e.g. tcp://127.0.0.1:8786"
+        ) from None
+    except (OSError, TimeoutError) as exc:
+        raise BenchError(
+            f"cannot reach the Dask scheduler at {address} within {timeout_s:g} s "
+            f"({type(exc).__name__}): expected a running `dask scheduler` at that address"
+        ) from None
 
 
 class DaskExecutor:
-    def __init__(self, scheduler: str | object) -> None:
+    def __init__(
+        self,
+        scheduler: str | object,
+        connect_timeout_s: float = CONNECT_TIMEOUT_S,
+        lost_slots_grace_s: float = LOST_SLOTS_GRACE_S,
+    ) -> None:
         from distributed import Client
 
-        self.client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
-        workers = self.client.scheduler_info()["workers"].values()
-        self.slots = sum(w.get("resources", {}).get(SLOT, 0) for w in workers)
+        self.client = (
+            scheduler if isinstance(scheduler, Client) else connect(scheduler, connect_timeout_s)
+        )
+        self.lost_slots_grace_s = lost_slots_grace_s
+        self.slots = self._slots_now()
         if not self.slots:
             raise BenchError(
                 f"the Dask cluster at {self.client.scheduler.address} has no "
@@ -47,10 +84,14 @@ class DaskExecutor:
                 f'with --nthreads 1 --resources "{SLOT}=1"'
             )
 
+    def _slots_now(self) -> int:
+        workers = self.client.scheduler_info(n_workers=-1)["workers"].values()
+        return sum(w.get("resources", {}).get(SLOT, 0) for w in workers)
+
     def run(
         self, jobs: list[Job], on_start: OnStart | None = None
     ) -> Iterator[tuple[Job, Outcome]]:
-        from distributed import as_completed
+        from distributed import wait
 
         futures = {}
         for job in jobs:
@@ -62,12 +103,46 @@ class DaskExecutor:
                 pure=False,
             )
             futures[future] = job
-        for future in as_completed(futures):
-            job = futures[future]  # jobs start on the workers, unseen here: no on_start
+        pending = set(futures)
+        without_slots_since: float | None = None
+        while pending:
             try:
-                yield job, future.result()
-            except Exception as exc:  # the worker process hosting the job died
-                yield job, Outcome("failed", error=f"dask worker lost the job: {exc}")
+                done, pending = wait(pending, timeout=CHECK_SECONDS, return_when="FIRST_COMPLETED")
+            except TimeoutError:
+                done = set()
+            for future in done:
+                job = futures[future]  # jobs start on the workers, unseen here: no on_start
+                try:
+                    yield job, future.result()
+                except Exception as exc:  # the worker process hosting the job died
+                    yield job, Outcome("failed", error=f"dask worker lost the job: {exc}")
+            if self._slots_now():
+                without_slots_since = None
+                continue
+            without_slots_since = without_slots_since or time.monotonic()
+            if pending and time.monotonic() - without_slots_since > self.lost_slots_grace_s:
+                yield from self._abandon(pending, futures)
+                return
+
+    def _abandon(self, pending: set, futures: dict) -> Iterator[tuple[Job, Outcome]]:
+        """Fail the jobs no worker can take any more, so the run ends (with their rows)."""
+        log.error(
+            "%s for %g s: %d unfinished jobs recorded as failed; start workers with "
+            '--resources "%s=1" and run again with --retry-failed',
+            NO_SLOTS_LEFT,
+            self.lost_slots_grace_s,
+            len(pending),
+            SLOT,
+        )
+        self.client.cancel(list(pending))
+        for future in pending:
+            yield (
+                futures[future],
+                Outcome(
+                    "failed",
+                    error=f"{NO_SLOTS_LEFT} (none for {self.lost_slots_grace_s:g} s): not run",
+                ),
+            )
 
     def ground_truth(self, corpus: Corpus, spec: dict[str, Any]) -> GroundTruth:
         """Exact neighbours computed on the cluster: each slot takes a range of queries."""
