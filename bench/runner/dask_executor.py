@@ -85,8 +85,9 @@ class DaskExecutor:
             )
 
     def _slots_now(self) -> int:
+        """Slots offered by the live workers (the `dask worker` CLI gives resources as floats)."""
         workers = self.client.scheduler_info(n_workers=-1)["workers"].values()
-        return sum(w.get("resources", {}).get(SLOT, 0) for w in workers)
+        return int(sum(w.get("resources", {}).get(SLOT, 0) for w in workers))
 
     def run(
         self, jobs: list[Job], on_start: OnStart | None = None
