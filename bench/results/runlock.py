@@ -8,7 +8,9 @@ so a second run can say whom it is waiting for.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import socket
 import sys
@@ -24,6 +26,8 @@ from bench.storage import write_bytes_atomic
 
 LOCK_FILE = ".run.lock"
 OWNER_FILE = ".run.owner"
+
+log = logging.getLogger(__name__)
 
 
 def _holder(run_dir: Path) -> str:
@@ -53,26 +57,35 @@ def run_lock(run_dir: Path, wait: bool = False) -> Iterator[None]:
     _prepare(run_dir)
     lock = FileLock(run_dir / LOCK_FILE, is_singleton=True)
     try:
-        lock.acquire(timeout=-1 if wait else 0)
-    except Timeout:
-        raise BenchError(
-            f"run directory {run_dir} is in use by `bench run` ({_holder(run_dir)}): wait for "
-            f"it to end, or run again with --wait to start when it does"
-        ) from None
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            if not wait:
+                raise BenchError(
+                    f"run directory {run_dir} is in use by `bench run` ({_holder(run_dir)}): "
+                    f"wait for it to end, or run again with --wait to start when it does"
+                ) from None
+            log.info("run directory %s is in use (%s): waiting", run_dir, _holder(run_dir))
+            lock.acquire()
     except OSError as exc:
         raise BenchError(
             f"run directory {run_dir}: cannot create its lock file ({exc.strerror or exc}): "
             f"expected a writable folder; choose another with --results or --run"
         ) from exc
+    first = lock.lock_counter == 1
+    owner_path = run_dir / OWNER_FILE
     try:
-        if lock.lock_counter == 1:
+        if first:
             owner = {
                 "pid": os.getpid(),
                 "host": socket.gethostname(),
                 "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "command": " ".join(sys.argv),
             }
-            write_bytes_atomic(run_dir / OWNER_FILE, json.dumps(owner).encode())
+            write_bytes_atomic(owner_path, json.dumps(owner).encode())
         yield
     finally:
+        if first:
+            with contextlib.suppress(OSError):
+                owner_path.unlink()
         lock.release()
