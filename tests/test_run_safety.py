@@ -238,6 +238,36 @@ def test_read_only_results_folder_is_a_one_line_error(
     assert f"run directory {read_only_dir / 'ro'} cannot be written" in message
 
 
+def test_a_full_disk_is_a_one_line_error_and_keeps_measured_rows(
+    bench_env: Path, tmp_path: Path
+) -> None:
+    """A 12 kB tmpfs as the results root (root only): the disk fills while the run writes."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tiny tmpfs needs root")
+    full = tmp_path / "full"
+    full.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=12k", "tmpfs", str(full)]).returncode:
+        pytest.skip("root without mount: no tiny file system to fill")
+    spill_dir = tmp_path / "spill"
+    spill_dir.mkdir()
+    try:
+        result = subprocess.run(
+            run_command(suite_file(tmp_path, "full", ["test-exact"]), full),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, "TMPDIR": str(spill_dir)},
+        )
+    finally:
+        subprocess.run(["umount", str(full)], check=True)
+    assert result.returncode in (1, 2)
+    message = one_line_error(result.stdout + result.stderr)
+    assert "No space left on device" in message
+    if "cannot write the" in message:  # the disk filled after measuring: rows are spilled
+        spill = Path(re.search(r"kept in (\S+\.csv)", message).group(1))
+        assert list(read_results(spill)["algorithm"]) == ["test-exact"] * 2
+
+
 # --- one line instead of a traceback -----------------------------------------------------------
 
 
