@@ -45,6 +45,14 @@ NO_SLOTS_LEFT = "no Dask worker with slots left"
 log = logging.getLogger(__name__)
 
 
+class NoSlotsLeft(Exception):
+    """No worker offers `slots` any more; `pending` are the futures that will never run."""
+
+    def __init__(self, pending: set[Any]) -> None:
+        super().__init__(NO_SLOTS_LEFT)
+        self.pending = pending
+
+
 def connect(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> object:
     """A Client for the scheduler at `address`, or a one-line BenchError saying what failed."""
     from distributed import Client
@@ -89,11 +97,31 @@ class DaskExecutor:
         workers = self.client.scheduler_info(n_workers=-1)["workers"].values()
         return int(sum(w.get("resources", {}).get(SLOT, 0) for w in workers))
 
+    def _as_finished(self, futures: list[Any]) -> Iterator[Any]:
+        """Each future as it finishes. Raises NoSlotsLeft (holding the unfinished ones, now
+        cancelled) when no worker with slots has been seen for lost_slots_grace_s: they
+        would otherwise wait for a worker forever."""
+        from distributed import wait
+
+        pending = set(futures)
+        without_slots_since: float | None = None
+        while pending:
+            try:
+                done, pending = wait(pending, timeout=CHECK_SECONDS, return_when="FIRST_COMPLETED")
+            except TimeoutError:
+                done = set()
+            yield from done
+            if self._slots_now():
+                without_slots_since = None
+                continue
+            without_slots_since = without_slots_since or time.monotonic()
+            if pending and time.monotonic() - without_slots_since > self.lost_slots_grace_s:
+                self.client.cancel(list(pending))
+                raise NoSlotsLeft(pending)
+
     def run(
         self, jobs: list[Job], on_start: OnStart | None = None
     ) -> Iterator[tuple[Job, Outcome]]:
-        from distributed import wait
-
         futures = {}
         for job in jobs:
             future = self.client.submit(
@@ -104,46 +132,25 @@ class DaskExecutor:
                 pure=False,
             )
             futures[future] = job
-        pending = set(futures)
-        without_slots_since: float | None = None
-        while pending:
-            try:
-                done, pending = wait(pending, timeout=CHECK_SECONDS, return_when="FIRST_COMPLETED")
-            except TimeoutError:
-                done = set()
-            for future in done:
+        try:
+            for future in self._as_finished(list(futures)):
                 job = futures[future]  # jobs start on the workers, unseen here: no on_start
                 try:
                     yield job, future.result()
                 except Exception as exc:  # the worker process hosting the job died
                     yield job, Outcome("failed", error=f"dask worker lost the job: {exc}")
-            if self._slots_now():
-                without_slots_since = None
-                continue
-            without_slots_since = without_slots_since or time.monotonic()
-            if pending and time.monotonic() - without_slots_since > self.lost_slots_grace_s:
-                yield from self._abandon(pending, futures)
-                return
-
-    def _abandon(self, pending: set, futures: dict) -> Iterator[tuple[Job, Outcome]]:
-        """Fail the jobs no worker can take any more, so the run ends (with their rows)."""
-        log.error(
-            "%s for %g s: %d unfinished jobs recorded as failed; start workers with "
-            '--resources "%s=1" and run again with --retry-failed',
-            NO_SLOTS_LEFT,
-            self.lost_slots_grace_s,
-            len(pending),
-            SLOT,
-        )
-        self.client.cancel(list(pending))
-        for future in pending:
-            yield (
-                futures[future],
-                Outcome(
-                    "failed",
-                    error=f"{NO_SLOTS_LEFT} (none for {self.lost_slots_grace_s:g} s): not run",
-                ),
+        except NoSlotsLeft as lost:  # fail the rest, so the run ends with their rows
+            log.error(
+                "%s for %g s: %d unfinished jobs recorded as failed; start workers with "
+                '--resources "%s=1" and run again with --retry-failed',
+                NO_SLOTS_LEFT,
+                self.lost_slots_grace_s,
+                len(lost.pending),
+                SLOT,
             )
+            error = f"{NO_SLOTS_LEFT} (none for {self.lost_slots_grace_s:g} s): not run"
+            for future in lost.pending:
+                yield futures[future], Outcome("failed", error=error)
 
     def ground_truth(self, corpus: Corpus, spec: dict[str, Any]) -> GroundTruth:
         """Exact neighbours computed on the cluster: each slot takes a range of queries."""
@@ -161,6 +168,14 @@ class DaskExecutor:
             for a, b in bounds
             if b > a
         ]
+        try:
+            list(self._as_finished(futures))  # wait, but not for a worker that will never come
+        except NoSlotsLeft:
+            raise BenchError(
+                f"{NO_SLOTS_LEFT} for {self.lost_slots_grace_s:g} s while computing the ground "
+                f"truth of {corpus.name}: expected workers started with --resources "
+                f'"{SLOT}=1"; start them and run again'
+            ) from None
         parts = self.client.gather(futures)
         truth = GroundTruth(
             ids=np.concatenate([p.ids for p in parts]),
