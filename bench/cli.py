@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -76,6 +77,11 @@ def cli(verbose: bool) -> None:
     show_default=True,
     help="Also write results.parquet (the CSV is always written: it is what resume reads).",
 )
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="If another `bench run` holds the run directory, wait for it instead of refusing.",
+)
 def run(
     suite_name: str | None,
     dataset: str | None,
@@ -89,6 +95,7 @@ def run(
     executor: str,
     scheduler: str | None,
     formats: tuple[str, ...],
+    wait: bool,
 ) -> None:
     """Run a suite, or one dataset ad hoc; finished jobs in the run directory are skipped.
 
@@ -103,11 +110,17 @@ def run(
     """
     from dataclasses import replace
 
+    from bench.results.runlock import run_lock
     from bench.runner.adhoc import adhoc_suite, apply_sets
     from bench.runner.executors import LocalExecutor
     from bench.runner.run import run_suite
     from bench.runner.suite import load_suite
 
+    if suite_name and Path(suite_name).is_dir():
+        raise BenchError(
+            f"--suite {suite_name} is a folder: expected a suite name (suites/<name>.yaml) "
+            f"or the path of a suite YAML file"
+        )
     if executor == "dask":
         from bench.runner.dask_executor import DaskExecutor
 
@@ -130,12 +143,12 @@ def run(
             suite = replace(suite, grid=grid)
     suite = apply_sets(suite, sets)
     run_dir = (results_root or paths.results_dir()) / (run_name or suite.name)
-    if suite.images:  # the image study first: it produces the feature corpora the jobs use
-        from bench.images.stage import run_image_stage
+    with run_lock(run_dir, wait=wait):  # held through the image stage too
+        if suite.images:  # the image study first: it produces the feature corpora the jobs use
+            from bench.images.stage import run_image_stage
 
-        run_dir.mkdir(parents=True, exist_ok=True)
-        run_image_stage(suite.images, run_dir)
-    statuses = run_suite(suite, run_dir, executor=chosen, retry_failed=retry_failed)
+            run_image_stage(suite.images, run_dir)
+        statuses = run_suite(suite, run_dir, executor=chosen, retry_failed=retry_failed)
     console.print(f"jobs: {dict(statuses)}")
     console.print(f"results: {run_dir / 'results.csv'}")
     if "parquet" in formats:
@@ -146,12 +159,18 @@ def run(
         _plot(run_dir)
 
 
-def _plot(run_dir: Path) -> None:
+def _plot(source: Path) -> None:
+    """Plot the results of a run directory, or of a results file into its folder."""
     from bench.report.pareto import plot_pareto
     from bench.report.scaling import plot_scaling
     from bench.results.store import read_results
 
-    frame = read_results(run_dir)
+    if not source.is_dir() and source.suffix not in (".csv", ".parquet"):
+        raise BenchError(
+            f"{source}: expected a run directory or its results file (.csv or .parquet)"
+        )
+    frame = read_results(source)
+    run_dir = source if source.is_dir() else source.parent
     written = [
         p for mode in ("single", "batch") for p in plot_pareto(frame, run_dir / "plots", mode)
     ]
@@ -164,7 +183,8 @@ def _plot(run_dir: Path) -> None:
 @cli.command()
 @click.argument("run_dir", type=click.Path(path_type=Path, exists=True))
 def plot(run_dir: Path) -> None:
-    """Draw recall vs QPS Pareto fronts for a run directory."""
+    """Draw recall vs QPS Pareto fronts for a run directory (or its results file); the plots
+    go to the run directory's plots/."""
     _plot(run_dir)
 
 
@@ -442,15 +462,32 @@ def finetune(
     console.print(f"results: {run_dir}")
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C: workers are ended and temporary folders removed."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         cli(standalone_mode=False)
     except BenchError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         sys.exit(2)
-    except click.exceptions.Abort:
-        console.print("interrupted: finished jobs are saved; run the same command to resume")
-        sys.exit(130)
+    except click.exceptions.Abort as exc:
+        terminated = isinstance(exc.__context__, _Terminated)
+        console.print(
+            f"{'terminated' if terminated else 'interrupted'}: finished jobs are saved; "
+            "run the same command to resume"
+        )
+        sys.exit(143 if terminated else 130)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
+    except OSError as exc:  # full disk, read-only folder, missing file: say which, no traceback
+        where = f": {exc.filename}" if exc.filename else ""
+        console.print(f"[red]error:[/red] {exc.strerror or exc}{where}", soft_wrap=True)
+        sys.exit(1)

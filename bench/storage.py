@@ -1,4 +1,5 @@
-"""On-disk cache keyed by fingerprints; atomic writes, so an interrupted run leaves no half file."""
+"""On-disk cache keyed by fingerprints; atomic writes, so an interrupted run leaves no half file;
+file locks, so processes (and hosts sharing a folder) take turns at a file."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from filelock import FileLock, Timeout
 
 from bench import paths
+from bench.errors import BenchError
 
 
 def fingerprint(*parts: Any) -> str:
@@ -28,15 +31,33 @@ def cache_path(kind: str, key: str, suffix: str) -> Path:
     return folder / f"{key}{suffix}"
 
 
+def _process_umask() -> int:
+    """The umask, read without changing it where Linux tells (/proc), else set and restored."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_path(final: Path) -> Iterator[Path]:
-    """Yield a temporary path beside `final`; on success it replaces `final` in one rename."""
+    """Yield a temporary path beside `final`; on success it replaces `final` in one rename.
+
+    mkstemp creates the file with mode 0600; it gets the mode an ordinary open() would give
+    (0666 less the umask), so a cache or results folder shared between accounts stays readable.
+    """
     final.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp")
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, 0o666 & ~_process_umask())
         os.replace(tmp_path, final)
     finally:
         tmp_path.unlink(missing_ok=True)
@@ -49,13 +70,39 @@ def write_bytes_atomic(final: Path, data: bytes) -> None:
         os.fsync(handle.fileno())
 
 
+@contextmanager
+def locked(path: Path, timeout_s: float = 600.0) -> Iterator[None]:
+    """Hold the lock file `path` (flock) for the duration; other processes wait for it.
+
+    flock works across hosts on NFS (Linux clients map it to NFS byte-range locks), so writers
+    on machines sharing the folder take turns too. Re-entrant within a process."""
+    lock = FileLock(path, is_singleton=True)
+    try:
+        lock.acquire(timeout=timeout_s)
+    except Timeout as exc:
+        raise BenchError(
+            f"{path}: could not take this lock within {timeout_s:g} s: another process holds "
+            f"it; expected it to be released (delete the file only if no bench process runs)"
+        ) from exc
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def open_npy_for_writing(tmp: Path, shape: tuple[int, ...], dtype: Any) -> np.memmap:
     return np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=shape)
 
 
 def load_npy(path: Path) -> np.ndarray:
     """Memory-map a cached array read-only: large corpora are never copied into RAM."""
-    return np.load(path, mmap_mode="r")
+    try:
+        return np.load(path, mmap_mode="r")
+    except (ValueError, EOFError) as exc:
+        raise BenchError(
+            f"{path}: cached array is damaged or truncated ({exc}); it is only a cache: "
+            f"delete it and the next run makes it again"
+        ) from exc
 
 
 def cached_npy(
@@ -68,4 +115,11 @@ def cached_npy(
             fill(array)
             array.flush()
             del array
-    return load_npy(path)
+    array = load_npy(path)
+    if array.shape != tuple(shape) or array.dtype != np.dtype(dtype):
+        raise BenchError(
+            f"{path}: cached array has shape {array.shape} and dtype {array.dtype}: expected "
+            f"{tuple(shape)} {np.dtype(dtype)}; it is only a cache: delete it and the next "
+            f"run makes it again"
+        )
+    return array

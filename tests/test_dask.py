@@ -125,3 +125,94 @@ def test_ground_truth_on_the_cluster_equals_the_local_one(bench_env: Path) -> No
     assert np.array_equal(truth.ids, local.ids)
     np.testing.assert_allclose(truth.distances, local.distances, rtol=1e-5, atol=1e-6)
     assert "dask cluster, 2 parts" in groundtruth_paths(corpus.fingerprint, 100)[2].read_text()
+
+
+def test_run_ends_when_the_only_slotted_worker_dies(bench_env: Path) -> None:
+    """Kill the only worker while a job hangs on it: the run ends with the unfinished jobs
+    as failed rows saying why, and the finished job's rows kept."""
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from bench.runner.dask_executor import NO_SLOTS_LEFT, DaskExecutor
+
+    suite = Suite(
+        name="w",
+        datasets=("tiny-euclidean",),
+        algorithms=("test-exact", "test-hanging", "test-inaccurate"),
+        grid="test",
+        repetitions=1,
+        warmup=0,
+        timeout_s=300,
+    )
+    run_dir = bench_env / "run"
+    with (
+        distributed.LocalCluster(n_workers=0, protocol="tcp", dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        worker = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "distributed.cli.dask_worker", cluster.scheduler_address),
+                *("--nthreads", "1", "--resources", "slots=1", "--no-nanny", "--no-dashboard"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            client.wait_for_workers(1, timeout=120)
+            executor = DaskExecutor(client, lost_slots_grace_s=3)
+
+            def kill_after_first_job() -> None:
+                while not (run_dir / "results.csv").exists() and worker.poll() is None:
+                    time.sleep(0.1)
+                worker.kill()
+
+            threading.Thread(target=kill_after_first_job, daemon=True).start()
+            outcome: dict = {}
+            runner = threading.Thread(
+                target=lambda: outcome.update(
+                    statuses=run_suite(suite, run_dir, executor=executor, show_progress=False)
+                ),
+                daemon=True,
+            )
+            runner.start()
+            runner.join(timeout=300)
+            assert not runner.is_alive(), "the run must end once no worker with slots is left"
+        finally:
+            worker.kill()
+            worker.wait()
+    assert outcome["statuses"]["ok"] == 1 and outcome["statuses"]["failed"] == 2
+    frame = read_results(run_dir)
+    exact = frame[frame["algorithm"] == "test-exact"]
+    assert len(exact) == 2 and (exact["status"] == "ok").all()
+    lost = frame[frame["algorithm"] != "test-exact"]
+    assert set(lost["algorithm"]) == {"test-hanging", "test-inaccurate"}
+    assert (lost["status"] == "failed").all()
+    assert lost["error"].str.contains(NO_SLOTS_LEFT).all()
+
+
+def test_unreachable_scheduler_is_a_one_line_error() -> None:
+    from bench.runner.dask_executor import DaskExecutor
+
+    with pytest.raises(BenchError, match=r"cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
+        DaskExecutor("tcp://127.0.0.1:9", connect_timeout_s=2)
+
+
+def test_malformed_scheduler_address_is_a_one_line_error() -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [
+            *(sys.executable, "-m", "bench", "run", "--executor", "dask"),
+            *("--scheduler", "tcp://host:port:x"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "is not a Dask scheduler address" in result.stdout
+    assert "expected tcp://HOST:PORT" in result.stdout

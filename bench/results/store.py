@@ -2,6 +2,10 @@
 
 Appending rewrites the file through a temporary file and one rename, so a run killed at any
 moment leaves either the old or the new file, never a torn row; resume reads the job ids back.
+Every change (append, drop) holds RUN_DIR/results.csv.lock around its read-modify-rename, so
+writers in several processes, or on several hosts sharing the folder, never lose each other's
+rows. A file whose last line lacks its newline (cut short by something else) is refused rather
+than extended: the next row would be glued onto it.
 """
 
 from __future__ import annotations
@@ -10,17 +14,21 @@ import csv
 import io
 import json
 import math
+import os
+import tempfile
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from bench import paths
 from bench.errors import BenchError
 from bench.results.rundir import RESULTS_CSV as RESULTS_FILE
 from bench.results.rundir import RESULTS_PARQUET as PARQUET_FILE
 from bench.results.schema import COLUMN_NAMES, COLUMNS, validate_row
-from bench.storage import write_bytes_atomic
+from bench.storage import locked, write_bytes_atomic
 
 
 def _cell(value: Any) -> str:
@@ -41,15 +49,52 @@ def rows_to_csv(rows: Iterable[dict[str, Any]], header: bool) -> str:
     return buffer.getvalue()
 
 
-def append_rows(run_dir: Path, rows: list[dict[str, Any]]) -> None:
-    """Validate and append rows to the run's CSV in one atomic replace."""
+def validate_rows(rows: list[dict[str, Any]], where: str = "new row") -> None:
+    """Check rows against the schema as they will be written (cells as text)."""
     for i, row in enumerate(rows):
-        validate_row({name: _cell(value) for name, value in row.items()}, f"new row {i}")
+        validate_row({name: _cell(value) for name, value in row.items()}, f"{where} {i}")
+
+
+def _lock_path(path: Path) -> Path:
+    return path.with_name(path.name + ".lock")
+
+
+def _appendable_text(path: Path) -> str:
+    """The file's text, or BenchError when its last line has no newline (a row cut short)."""
+    text = path.read_text() if path.exists() else ""
+    check_complete(path, text)
+    return text
+
+
+def check_appendable(run_dir: Path) -> None:
+    """Refuse, before anything is measured, a results file that cannot be appended to."""
+    _appendable_text(run_dir / RESULTS_FILE)
+
+
+def append_rows(run_dir: Path, rows: list[dict[str, Any]]) -> None:
+    """Validate and append rows to the run's CSV in one atomic replace, under its lock."""
+    validate_rows(rows)
     path = run_dir / RESULTS_FILE
-    existing = path.read_text() if path.exists() else ""
-    check_complete(path, existing)  # never glue a new row onto a cut last line
-    text = existing + rows_to_csv(rows, header=not existing)
-    write_bytes_atomic(path, text.encode())
+    with locked(_lock_path(path)):
+        existing = _appendable_text(path)
+        text = existing + rows_to_csv(rows, header=not existing)
+        write_bytes_atomic(path, text.encode())
+
+
+def spill_rows(run_dir: Path, rows: list[dict[str, Any]]) -> Path:
+    """Keep rows that could not be appended: a CSV (with header) in the temporary folder,
+    else in the cache folder; returns where. Not validated, so nothing is dropped."""
+    name = f"bench-unsaved-{run_dir.name}-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.csv"
+    text = rows_to_csv(rows, header=True).encode()
+    errors = []
+    for folder in (lambda: Path(tempfile.gettempdir()), lambda: paths.cache_dir() / "unsaved"):
+        try:
+            path = folder() / name
+            write_bytes_atomic(path, text)
+            return path
+        except OSError as exc:
+            errors.append(f"{exc.filename or ''}: {exc.strerror or exc}")
+    raise BenchError(f"could not keep {len(rows)} unsaved rows anywhere ({'; '.join(errors)})")
 
 
 def check_complete(path: Path, text: str) -> None:
@@ -57,13 +102,18 @@ def check_complete(path: Path, text: str) -> None:
 
     The store always ends a row with one, so a missing one means the last row was cut
     (a copy, a full disk, an editor); reading it could take half a number for a whole one,
-    and appending would glue the next row onto it."""
+    and appending would glue the next row onto it. Nothing is repaired silently: dropping a
+    cut row would leave a half-recorded job that resume takes for done."""
     if text and not text.endswith("\n"):
         line = text.count("\n") + 1
+        last = next(csv.reader([text.rsplit("\n", 1)[-1]]), [])
+        job = COLUMN_NAMES.index("job_id")
+        whose = f" and the other rows of job {last[job]}" if len(last) > job else ""
         raise BenchError(
             f"{path} is truncated at line {line}: the file does not end with a newline, so its "
-            f"last row was cut while being written; delete line {line} (its job runs again on "
-            "resume), or end the file with a newline if that row is whole, then run again"
+            f"last row was cut while being written; nothing was written: delete line {line}"
+            f"{whose} so the job runs again, or end the file with a newline if that row is "
+            "whole, then run again"
         )
 
 
@@ -122,13 +172,15 @@ def finished_job_ids(run_dir: Path, include_failed: bool = True) -> set[str]:
 def drop_jobs(run_dir: Path, job_ids: set[str]) -> None:
     """Remove every row of the given jobs (used to retry failed jobs)."""
     path = run_dir / RESULTS_FILE
-    frame = read_results(path)
-    kept = frame[~frame["job_id"].isin(job_ids)]
-    rows = [
-        {name: _cell(v) for name, v in zip(COLUMN_NAMES, record, strict=True)}
-        for record in kept.astype(object).where(kept.notna(), "").itertuples(index=False)
-    ]
-    write_bytes_atomic(path, rows_to_csv(rows, header=True).encode())
+    with locked(_lock_path(path)):
+        _appendable_text(path)
+        frame = read_results(path)
+        kept = frame[~frame["job_id"].isin(job_ids)]
+        rows = [
+            {name: _cell(v) for name, v in zip(COLUMN_NAMES, record, strict=True)}
+            for record in kept.astype(object).where(kept.notna(), "").itertuples(index=False)
+        ]
+        write_bytes_atomic(path, rows_to_csv(rows, header=True).encode())
 
 
 # --- Parquet: the same rows, columnar, for large result sets ---------------------------------

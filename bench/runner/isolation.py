@@ -1,15 +1,17 @@
 """Run one job in its own worker process, under a timeout and a memory cap.
 
-The parent polls the worker's resident memory (with its children) and kills the whole
-process group when it passes the cap (status oom) or when the job outlives its timeout
-(status timeout). A crash (segfault, abort, kernel OOM kill) ends the worker with a signal;
-whatever it measured before that is kept, and the job gets one more row saying what happened.
+The worker is started through `bench.runner.launcher`, which waits for it with wait4 and
+records the kernel's count of its peak resident memory: a job whose true peak passed the cap
+is `oom` even when the peak was too short for polling to see and the job finished. The parent
+also polls the worker's resident memory (with its children) and kills the whole process group
+as soon as it passes the cap (status oom) or when the job outlives its timeout (status
+timeout). A crash (segfault, abort, kernel OOM kill) ends the worker with a signal; whatever
+it measured before that is kept, and the job gets one more row saying what happened.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import os
 import signal
@@ -25,9 +27,9 @@ import psutil
 
 from bench import paths
 from bench.results.answers import NPZ_SUFFIX
+from bench.runner.launcher import die_with_parent
 
 POLL_SECONDS = 0.1
-PR_SET_PDEATHSIG = 1
 STDERR_TAIL_CHARS = 2000
 
 
@@ -38,13 +40,16 @@ class Outcome:
     error: str = ""
     peak_rss_bytes: int = 0
     answers: bytes | None = None  # the worker's AnswerLog npz (bench/results/answers.py)
+    returncode: int = 0  # the worker's exit code, or -N when signal N ended it
 
 
 class MemoryProbe:
-    """Resident memory of the worker and its children, cheap enough to poll often.
+    """Resident memory of the launcher's descendants (the worker and its children), cheap
+    enough to poll often.
 
     Reading one process' RSS is a small /proc read; finding children scans every process,
-    so the child list is refreshed only every CHILD_SCAN_SECONDS.
+    so the child list is refreshed only every CHILD_SCAN_SECONDS (and at each poll until the
+    worker has appeared). The launcher's own few MiB are not counted.
     """
 
     CHILD_SCAN_SECONDS = 2.0
@@ -56,25 +61,15 @@ class MemoryProbe:
 
     def rss(self) -> int:
         now = time.monotonic()
-        try:
-            if now - self.scanned_at > self.CHILD_SCAN_SECONDS:
+        if not self.children or now - self.scanned_at > self.CHILD_SCAN_SECONDS:
+            with contextlib.suppress(psutil.NoSuchProcess):
                 self.children = self.process.children(recursive=True)
                 self.scanned_at = now
-            total = self.process.memory_info().rss
-        except psutil.NoSuchProcess:
-            return 0
+        total = 0
         for child in self.children:
             with contextlib.suppress(psutil.NoSuchProcess):
                 total += child.memory_info().rss
         return total
-
-
-def _die_with_parent() -> None:
-    """In the worker, before exec: ask Linux to SIGKILL it if the parent dies (even kill -9),
-    so that no orphaned worker keeps a core busy; elsewhere the timeout still applies."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
@@ -105,8 +100,8 @@ def _signal_text(returncode: int) -> str:
 def run_isolated(job: dict[str, Any]) -> Outcome:
     """Run `job` in a fresh Python process and classify how it ended."""
     with tempfile.TemporaryDirectory(prefix="bench-job-") as folder:
-        job_path, out_path, err_path = (
-            Path(folder) / name for name in ("job.json", "out.jsonl", "stderr.txt")
+        job_path, out_path, err_path, status_path = (
+            Path(folder) / name for name in ("job.json", "out.jsonl", "stderr.txt", "status.json")
         )
         job_path.write_text(json.dumps(job))
         env = {
@@ -117,16 +112,19 @@ def run_isolated(job: dict[str, Any]) -> Outcome:
         }
         with open(err_path, "w") as stderr:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "bench.runner.worker", str(job_path), str(out_path)],
+                [
+                    *(sys.executable, "-m", "bench.runner.launcher", str(status_path)),
+                    *(sys.executable, "-m", "bench.runner.worker", str(job_path), str(out_path)),
+                ],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,
                 env=env,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,
             )
             try:
-                outcome = _watch(proc, job["timeout_s"], job["memory_limit_bytes"])
+                outcome = _watch(proc, job["timeout_s"], job["memory_limit_bytes"], status_path)
             except BaseException:  # Ctrl-C: the worker is in its own session, so end it here
                 _kill_group(proc)
                 raise
@@ -141,16 +139,32 @@ def run_isolated(job: dict[str, Any]) -> Outcome:
         outcome.status, outcome.error = errors[-1]["status"], errors[-1]["error"]
     elif outcome.status == "failed" and not outcome.error:
         outcome.error = (
-            f"worker died with {_signal_text(proc.returncode)}"
-            if (proc.returncode < 0)
-            else f"worker exited with code {proc.returncode}"
+            f"worker died with {_signal_text(outcome.returncode)}"
+            if (outcome.returncode < 0)
+            else f"worker exited with code {outcome.returncode}"
         )
         if stderr_tail:
             outcome.error += f"; stderr: {stderr_tail}"
     return outcome
 
 
-def _watch(proc: subprocess.Popen, timeout_s: float, memory_limit: int) -> Outcome:
+def _ended(proc: subprocess.Popen, status_path: Path) -> tuple[int, int]:
+    """The worker's return code and true peak memory, as its launcher recorded them; when
+    the launcher itself was killed, its own return code and an unknown (0) peak."""
+    try:
+        record = json.loads(status_path.read_text())
+        return int(record["returncode"]), int(record["max_rss_bytes"])
+    except (OSError, ValueError, KeyError):
+        return proc.returncode, 0
+
+
+def _mib(n: int) -> str:
+    return f"{n / 2**20:.0f} MiB"
+
+
+def _watch(
+    proc: subprocess.Popen, timeout_s: float, memory_limit: int, status_path: Path
+) -> Outcome:
     probe = MemoryProbe(proc.pid)
     deadline = time.monotonic() + timeout_s
     peak = 0
@@ -161,8 +175,7 @@ def _watch(proc: subprocess.Popen, timeout_s: float, memory_limit: int) -> Outco
             _kill_group(proc)
             return Outcome(
                 "oom",
-                error=f"worker used {rss / 2**20:.0f} MiB, over the memory "
-                f"cap of {memory_limit / 2**20:.0f} MiB",
+                error=f"worker used {_mib(rss)}, over the memory cap of {_mib(memory_limit)}",
                 peak_rss_bytes=peak,
             )
         if time.monotonic() > deadline:
@@ -171,12 +184,22 @@ def _watch(proc: subprocess.Popen, timeout_s: float, memory_limit: int) -> Outco
                 "timeout", error=f"job did not finish within {timeout_s:g} s", peak_rss_bytes=peak
             )
         time.sleep(POLL_SECONDS)
-    if proc.returncode == 0:
-        return Outcome("ok", peak_rss_bytes=peak)
-    if proc.returncode == -signal.SIGKILL:
+    returncode, true_peak = _ended(proc, status_path)
+    peak = max(peak, true_peak)
+    if returncode == -signal.SIGKILL:
         return Outcome(
             "oom",
             error="worker was killed with SIGKILL (likely the kernel's out-of-memory killer)",
             peak_rss_bytes=peak,
+            returncode=returncode,
         )
-    return Outcome("failed", peak_rss_bytes=peak)
+    if true_peak > memory_limit:
+        return Outcome(
+            "oom",
+            error=f"worker's peak resident memory was {_mib(true_peak)} (as the kernel counts "
+            f"it), over the memory cap of {_mib(memory_limit)}",
+            peak_rss_bytes=peak,
+            returncode=returncode,
+        )
+    status = "ok" if returncode == 0 else "failed"
+    return Outcome(status, peak_rss_bytes=peak, returncode=returncode)
