@@ -153,7 +153,7 @@ def test_results_file_without_final_newline_is_refused_before_measuring(bench_en
     path = run_dir / "results.csv"
     cut = path.read_bytes()[:-7]  # the last row loses its newline and the end of a number
     path.write_bytes(cut)
-    with pytest.raises(BenchError, match=r"results.csv is truncated at line 3 .* delete line 3"):
+    with pytest.raises(BenchError, match=r"results.csv is truncated at line 3: .* delete line 3"):
         run_suite(suite(("test-exact", "test-inaccurate")), run_dir, show_progress=False)
     assert path.read_bytes() == cut, "nothing glued onto the cut row"
 
