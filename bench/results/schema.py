@@ -70,6 +70,20 @@ COLUMNS: tuple[Column, ...] = (
     Column("index_bytes", "int", "Index size in bytes (serialized or reported)"),
     Column("peak_rss_bytes", "int", "Peak resident memory of the worker process"),
     Column("warmup_queries", "int", "Queries run before timing"),
+    Column("min_time_s", "float", "Minimum seconds of timed calls per repetition (whole passes)"),
+    Column("passes", "int", "Passes over the query set (single) or batch calls in the repetition"),
+    Column("timed_s", "float", "Seconds inside the timed calls: QPS = n_queries x passes / this"),
+    Column("sequence", "int", "Position of the repetition in the job's order (shuffled rounds)"),
+    Column("answers_stable", "int", "1 when every pass and repetition gave the same answers"),
+    Column("pinned_cpu", "int", "CPU the worker was pinned to (`--pin`); empty when not pinned"),
+    Column("wall_s", "float", "Wall seconds of the repetition's timed loop"),
+    Column("cpu_per_wall", "float", "Worker CPU / wall seconds there (below threads: it waited)"),
+    Column("other_cpu_s", "float", "CPU seconds other processes used meanwhile (/proc/stat)"),
+    Column("load_1m", "float", "1-minute load average at the end of the repetition"),
+    Column("qps_cv", "float", "Point (all repetitions): coefficient of variation of QPS"),
+    Column("qps_ci_low", "float", "Point: lower end of the 95 % interval of the median QPS"),
+    Column("qps_ci_high", "float", "Point: upper end of the 95 % interval of the median QPS"),
+    Column("noisy", "int", "Point: 1 when qps_cv is above 5 % (the numbers moved)"),
 )
 COLUMN_NAMES = tuple(column.name for column in COLUMNS)
 _BY_NAME = {column.name: column for column in COLUMNS}

@@ -29,6 +29,8 @@ class Suite:
     build_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
     timeout_s: float = 600.0
     memory_limit_gb: float = 8.0
+    min_time_s: float = 0.1  # each repetition times at least this long (whole passes)
+    pin: bool = False  # `bench run --pin`: worker on one core, parent on the others
     description: str = ""
     images: dict[str, Any] | None = None  # the image stage (extractors, PCA sweep, t-SNE)
 
@@ -43,6 +45,10 @@ class Suite:
                 raise BenchError(f"suite {self.name!r}: {key} must be >= 1")
         if self.timeout_s <= 0 or self.memory_limit_gb <= 0:
             raise BenchError(f"suite {self.name!r}: timeout_s and memory_limit_gb must be > 0")
+        if not 0 <= self.min_time_s <= 60:
+            raise BenchError(
+                f"suite {self.name!r}: min_time_s={self.min_time_s}: expected 0 <= seconds <= 60"
+            )
 
 
 def suite_names() -> list[str]:
