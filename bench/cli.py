@@ -82,6 +82,7 @@ def cli(verbose: bool) -> None:
     is_flag=True,
     help="If another `bench run` holds the run directory, wait for it instead of refusing.",
 )
+@click.option("--pin", is_flag=True, help="Pin each worker to one core and this process elsewhere.")
 def run(
     suite_name: str | None,
     dataset: str | None,
@@ -96,6 +97,7 @@ def run(
     scheduler: str | None,
     formats: tuple[str, ...],
     wait: bool,
+    pin: bool,
 ) -> None:
     """Run a suite, or one dataset ad hoc; finished jobs in the run directory are skipped.
 
@@ -142,6 +144,8 @@ def run(
         if grid:
             suite = replace(suite, grid=grid)
     suite = apply_sets(suite, sets)
+    if pin:
+        suite = replace(suite, pin=True)
     run_dir = (results_root or paths.results_dir()) / (run_name or suite.name)
     with run_lock(run_dir, wait=wait):  # held through the image stage too
         if suite.images:  # the image study first: it produces the feature corpora the jobs use
@@ -155,8 +159,28 @@ def run(
         from bench.results.store import write_parquet
 
         console.print(f"results: {write_parquet(run_dir)}")
+    _warn_if_noisy(run_dir)
     if not no_plot:
         _plot(run_dir)
+
+
+def _warn_if_noisy(run_dir: Path) -> None:
+    """Say so when many points of the run moved more than the noisy threshold."""
+    from bench.metrics.spread import NOISY_CV
+    from bench.results.store import read_results
+
+    if not (run_dir / "results.csv").exists():
+        return
+    frame = read_results(run_dir)
+    points = frame[frame["status"] == "ok"].drop_duplicates(["job_id", "query_params", "mode"])
+    noisy = int((points["noisy"] == 1).sum())
+    if noisy:
+        console.print(
+            f"[yellow]warning:[/yellow] {noisy} of {len(points)} points are noisy (QPS CV > "
+            f"{NOISY_CV:.0%} over their repetitions; median CV "
+            f"{points['qps_cv'].median():.1%}, median load {frame['load_1m'].median():.2f}): "
+            "the machine was busy; rerun on a quiet machine or compare with `bench ab`"
+        )
 
 
 def _plot(source: Path) -> None:
@@ -351,7 +375,7 @@ def report(runs: tuple[Path, ...], site: Path | None) -> None:
     "--qps-threshold",
     default=0.10,
     show_default=True,
-    help="Relative median QPS drop tolerated (must also be significant).",
+    help="Relative median QPS drop tolerated (the drop must also be beyond the noise band).",
 )
 @click.option(
     "--build-threshold",
@@ -363,7 +387,7 @@ def report(runs: tuple[Path, ...], site: Path | None) -> None:
     "--alpha",
     default=0.05,
     show_default=True,
-    help="Significance level of the one-sided Welch test on per-repetition QPS.",
+    help="1 - confidence of the QPS noise band (repetition intervals and drift).",
 )
 @click.option(
     "--recall-tolerance", default=1e-3, show_default=True, help="Absolute recall drop tolerated."
@@ -397,7 +421,10 @@ def compare(
     normalize: bool,
     markdown_file: Path | None,
 ) -> None:
-    """Compare CURRENT against BASELINE (run dirs or results files); exit 1 on a regression."""
+    """Compare CURRENT against BASELINE (run dirs or results files).
+
+    Exit 0: pass; 1: a regression (recall, QPS beyond the noise, build time, failed or missing
+    rows, invalid QPS); 3: no regression but some QPS rows too noisy to judge; 2: bad input."""
     from bench.report.compare import Thresholds, compare_runs, render_markdown
 
     thresholds = Thresholds(
@@ -413,8 +440,103 @@ def compare(
     if markdown_file is not None:
         markdown_file.parent.mkdir(parents=True, exist_ok=True)
         markdown_file.write_text(text)
-    if not result.passed:
-        raise SystemExit(1)
+    if result.exit_code:
+        raise SystemExit(result.exit_code)
+
+
+@cli.command()
+@click.option("--suite", "suite_name", default="ci", show_default=True, help="Suite to measure.")
+@click.option("--run", "run_name", default="ab", show_default=True, help="Run directory name.")
+@click.option(
+    "--results",
+    "results_root",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder holding run directories (default: results/).",
+)
+@click.option("--algorithms", default=None, help="Comma-separated subset of algorithms.")
+@click.option("--python-a", default="", help="Interpreter (venv) for A's workers.")
+@click.option("--python-b", default="", help="Interpreter (venv) for B's workers.")
+@click.option(
+    "--backends-a", type=click.Path(path_type=Path), default=None, help="Backends folder of A."
+)
+@click.option(
+    "--backends-b", type=click.Path(path_type=Path), default=None, help="Backends folder of B."
+)
+@click.option("--grid-a", default=None, help="Grid name (parameter set) of A.")
+@click.option("--grid-b", default=None, help="Grid name (parameter set) of B.")
+@click.option("--rounds", default=3, show_default=True, help="ABBA rounds per job (2 pairs each).")
+@click.option(
+    "--threshold", default=0.05, show_default=True, help="Relative QPS drop of B tolerated."
+)
+@click.option("--alpha", default=0.05, show_default=True, help="1 - confidence of the intervals.")
+@click.option("--pin", is_flag=True, help="Pin each worker to one core and this process elsewhere.")
+def ab(
+    suite_name: str,
+    run_name: str,
+    results_root: Path | None,
+    algorithms: str | None,
+    python_a: str,
+    python_b: str,
+    backends_a: Path | None,
+    backends_b: Path | None,
+    grid_a: str | None,
+    grid_b: str | None,
+    rounds: int,
+    threshold: float,
+    alpha: float,
+    pin: bool,
+) -> None:
+    """Measure variants A and B of a suite in one session, interleaved (ABBA rounds).
+
+    Writes ab.csv, ab-observations.csv and ab.md into the run directory. Exit 0: no point of
+    B slower beyond the noise and the threshold; 1: a regression or a failed job; 3: only
+    inconclusive points; 2: bad input."""
+    from dataclasses import replace
+
+    from bench.report import ab as ab_report
+    from bench.runner import ab as ab_runner
+    from bench.runner.executors import LocalExecutor
+    from bench.runner.run import prepare_corpora
+    from bench.runner.suite import load_suite
+
+    if rounds < 1:
+        raise BenchError(f"--rounds {rounds}: expected at least 1")
+    if not (0 < threshold < 1 and 0 < alpha < 1):
+        raise BenchError(f"--threshold {threshold} --alpha {alpha}: expected numbers in (0, 1)")
+    suite = load_suite(suite_name)
+    if algorithms:
+        suite = replace(suite, algorithms=tuple(a.strip() for a in algorithms.split(",")))
+    suite = replace(suite, pin=pin or suite.pin)
+    variants = (
+        ab_runner.Variant("A", python_a, backends_a, grid_a),
+        ab_runner.Variant("B", python_b, backends_b, grid_b),
+    )
+    corpora = prepare_corpora(suite, LocalExecutor())
+    jobs = [ab_runner.plan_variant(suite, v, corpora) for v in variants]
+    pairs = ab_runner.pair_jobs(*jobs)
+    console.print(f"{len(pairs)} job pairs x {rounds} rounds x {len(ab_runner.ORDER)} workers")
+
+    def on_start(job, round_: int, name: str) -> None:
+        console.log(f"round {round_ + 1}/{rounds} {name}: {job.algorithm} on {job.corpus}")
+
+    observations = ab_runner.run_ab(pairs, rounds, on_start)
+    summary = ab_report.summarize(observations, threshold, alpha)
+    notes = [
+        f"B/A: geometric mean over {2 * rounds} paired neighbours (ABBA rounds), interval: "
+        f"{1 - alpha:.0%} bootstrap over the pairs; regression: B slower by more than "
+        f"{threshold:.0%} and the whole interval below 1.",
+    ]
+    if variants[0].describe() == variants[1].describe():
+        notes.append("A and B are the same: this is an A/A run (a check of the noise).")
+    text = ab_report.render_markdown(summary, variants[0].describe(), variants[1].describe(), notes)
+    run_dir = (results_root or paths.results_dir()) / run_name
+    ab_report.write(summary, observations, text, run_dir)
+    click.echo(text)
+    console.print(f"results: {run_dir / 'ab.csv'}")
+    code = ab_report.exit_code(summary)
+    if code:
+        raise SystemExit(code)
 
 
 @cli.command()

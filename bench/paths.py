@@ -11,9 +11,10 @@ def home() -> Path:
 
 
 def backends_dirs() -> tuple[Path, ...]:
-    """The project's backend YAMLs, plus any folders in BENCH_EXTRA_BACKENDS (os.pathsep list)."""
+    """The project's backend YAMLs (or the folder BENCH_BACKENDS), plus any folders in
+    BENCH_EXTRA_BACKENDS (os.pathsep list)."""
     extra = [Path(p) for p in os.environ.get("BENCH_EXTRA_BACKENDS", "").split(os.pathsep) if p]
-    return (PROJECT_ROOT / "backends", *extra)
+    return (Path(os.environ.get("BENCH_BACKENDS", PROJECT_ROOT / "backends")), *extra)
 
 
 def datasets_dir() -> Path:

@@ -79,7 +79,7 @@ def bare_qps(search, queries: np.ndarray, repetitions: int) -> float:
     return statistics.median(rates)
 
 
-def harness_qps(repetitions: int) -> dict[str, float]:
+def harness_qps(repetitions: int, pin: bool = False, min_time_s: float = 0.1) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as folder:
         (Path(folder) / "overhead.yaml").write_text(BACKENDS_YAML)
         os.environ["BENCH_EXTRA_BACKENDS"] = folder
@@ -92,6 +92,8 @@ def harness_qps(repetitions: int) -> dict[str, float]:
             modes=("single",),
             repetitions=repetitions,
             warmup=50,
+            min_time_s=min_time_s,
+            pin=pin,
         )
         # The project's own algorithms of the same names would clash: use only the extra folder.
         from bench import paths

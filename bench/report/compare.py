@@ -1,21 +1,27 @@
 """`bench compare`: the CI regression gate between a baseline run and a current run.
 
 Rows are matched by what was measured, not by who measured it: (corpus fingerprint,
-algorithm, build params, query params, mode, threads, k). A match regresses when
+algorithm, build params, query params, mode, threads, k). Strict checks:
 
 - recall dropped by more than a small absolute tolerance (recall is deterministic for a
   seeded corpus, so any real drop is a change of behaviour);
-- the median QPS dropped by more than the threshold AND a one-sided Welch t-test on the
-  per-repetition log QPS says the drop is significant at alpha (with fewer than two
-  repetitions on a side the threshold alone decides, and the output says so). Welch on log
-  QPS rather than Mann-Whitney U: with three repetitions a side, U can never reach p < 0.05;
+- jobs that were ok in the baseline and are not ok now; baseline rows missing now; a QPS
+  that is not a positive finite number on either side (an error row, never "not significant");
 - the build time of a job grew by more than its threshold (a build happens once per job, so
   there are no repetitions to test; builds shorter than a floor are too short to judge).
 
-Jobs that were ok in the baseline and are not ok now, and baseline rows missing from the
-current run, are regressions too. With `normalize`, QPS (and build time) are taken relative
-to each run's calibration: the exact `bruteforce` single-mode median QPS on the same corpus,
-so a baseline measured on another machine still means something.
+QPS is judged against a noise model, because two runs of the same code on a shared machine
+differ by more than their repetitions spread (drift: other processes, frequency, caches).
+Per matched row, L = log(current median QPS / baseline median QPS). Over all matched rows of
+the pair, M = median(L) is the whole-run shift (machine drift, or a change in every row: the
+two cannot be told apart) and S = 1.4826 * median|L - M| the scatter of rows around it. The
+row's change lies within [min(L, L - M) - u, max(L, L - M) + u], with
+u = sqrt(h_base^2 + h_cur^2 + (z S)^2): h the half-widths (log) of each run's
+order-statistic interval of the median at confidence 1 - alpha, z its normal quantile. The row
+regresses when the whole band is below no change and the change is beyond the threshold; it
+is `inconclusive` when a threshold-sized drop is inside a band wider than the threshold.
+With `normalize`, QPS (and build time) are taken relative to each run's calibration: the
+exact `bruteforce` single-mode median QPS on the same corpus.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import pandas as pd
 from scipy import stats
 
 from bench.errors import BenchError
+from bench.metrics.spread import judge, log_half_width
 from bench.report import markdown
 from bench.results.store import read_results
 
@@ -50,8 +57,41 @@ class Thresholds:
     recall_tolerance: float = 1e-3  # absolute recall drop tolerated
     qps: float = 0.10  # relative QPS drop tolerated
     build: float = 0.25  # relative build time increase tolerated
-    alpha: float = 0.05  # significance level of the QPS test
+    alpha: float = 0.05  # 1 - confidence of the QPS band
     min_build_s: float = 0.1  # builds shorter than this (both runs) are not judged
+
+    def __post_init__(self) -> None:
+        checks = (
+            ("--recall-tolerance", self.recall_tolerance, 0 <= self.recall_tolerance < 1, "[0, 1)"),
+            ("--qps-threshold", self.qps, 0 < self.qps < 1, "(0, 1)"),
+            ("--build-threshold", self.build, self.build > 0, "> 0"),
+            ("--alpha", self.alpha, 0 < self.alpha < 1, "(0, 1)"),
+            ("--min-build-seconds", self.min_build_s, self.min_build_s >= 0, ">= 0"),
+        )
+        for name, value, ok, expected in checks:
+            if not (ok and math.isfinite(value)):
+                raise BenchError(f"{name} {value}: expected a number in {expected}")
+
+
+MIN_DRIFT_ROWS = 3  # fewer matched rows cannot tell drift from a row's own change
+MAD_TO_SIGMA = 1.4826
+
+
+@dataclass(frozen=True)
+class Drift:
+    """Whole-run shift M and row scatter S of log QPS ratios over all matched rows."""
+
+    shift: float
+    scatter: float
+    rows: int
+
+    @classmethod
+    def estimate(cls, log_ratios: np.ndarray) -> Drift:
+        values = log_ratios[np.isfinite(log_ratios)]
+        if len(values) < MIN_DRIFT_ROWS:
+            return cls(0.0, 0.0, len(values))
+        shift = float(np.median(values))
+        return cls(shift, MAD_TO_SIGMA * float(np.median(np.abs(values - shift))), len(values))
 
 
 @dataclass
@@ -62,14 +102,23 @@ class Comparison:
     current: str
     thresholds: Thresholds
     normalized: bool
-    rows: pd.DataFrame  # one per matched identity: ratios, p-values, verdicts
+    rows: pd.DataFrame  # one per matched identity: ratios, QPS bands, verdicts
     regressions: pd.DataFrame  # one per offending check
+    inconclusive: pd.DataFrame  # QPS rows whose noise is too large to judge
     new: pd.DataFrame  # identities only in the current run (informational)
+    drift: Drift
     notes: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
         return self.regressions.empty
+
+    @property
+    def exit_code(self) -> int:
+        """0 pass, 1 regression, 3 only inconclusive rows (2, usage errors, is the CLI's)."""
+        if not self.passed:
+            return 1
+        return 3 if not self.inconclusive.empty else 0
 
 
 # --- observations -------------------------------------------------------------------------
@@ -126,17 +175,9 @@ def normalize(obs: pd.DataFrame, frame: pd.DataFrame, name: str) -> pd.DataFrame
     )
 
 
-def qps_drop_p_value(baseline: list[float], current: list[float]) -> float | None:
-    """One-sided Welch t-test p-value that current QPS < baseline QPS (on log QPS).
-
-    None with fewer than two repetitions on a side. Two constant samples: 0 when the current
-    is lower, else 1 (no noise, so any difference is real)."""
-    if len(baseline) < 2 or len(current) < 2:
-        return None
-    base, cur = np.log(baseline), np.log(current)
-    if np.ptp(base) == 0 and np.ptp(cur) == 0:
-        return 0.0 if cur.mean() < base.mean() else 1.0
-    return float(stats.ttest_ind(cur, base, equal_var=False, alternative="less").pvalue)
+def valid_qps(reps: list[float]) -> bool:
+    """Every repetition a positive finite QPS (anything else is an error, not a speed)."""
+    return bool(reps) and all(math.isfinite(q) and q > 0 for q in reps)
 
 
 # --- the comparison -----------------------------------------------------------------------
@@ -154,7 +195,7 @@ def compare_runs(
         base = normalize(base, base_frame, "baseline")
         cur = normalize(cur, cur_frame, "current")
     matched = base.merge(cur, on=IDENTITY, how="inner", suffixes=("_base", "_cur"))
-    rows = _judge(matched, thresholds)
+    rows, drift = _judge(matched, thresholds)
     failed = _newly_failed_jobs(base_frame, cur_frame)
     missing = _missing(base, cur, failed)
     new = cur.merge(base[IDENTITY], on=IDENTITY, how="left", indicator=True)
@@ -162,7 +203,7 @@ def compare_runs(
     regressions = pd.concat(
         [_row_regressions(rows), _build_regressions(rows), failed, missing], ignore_index=True
     )
-    notes = _notes(rows, thresholds, normalized)
+    notes = _notes(rows, thresholds, normalized, drift)
     return Comparison(
         baseline=_run_ids(base_frame),
         current=_run_ids(cur_frame),
@@ -170,32 +211,52 @@ def compare_runs(
         normalized=normalized,
         rows=rows,
         regressions=regressions.reindex(columns=FINDING_COLUMNS),
+        inconclusive=_inconclusive(rows),
         new=new.drop(columns="_merge"),
+        drift=drift,
         notes=notes,
     )
 
 
-def _judge(matched: pd.DataFrame, limits: Thresholds) -> pd.DataFrame:
-    """Ratios, p-values and verdicts for every matched identity."""
+def _judge(matched: pd.DataFrame, limits: Thresholds) -> tuple[pd.DataFrame, Drift]:
+    """Ratios, QPS bands and verdicts for every matched identity (see the module's doc)."""
     out = matched.rename(columns={"corpus_base": "corpus", "label_base": "label"})
     out["recall_ratio"] = out["recall_cur"] / out["recall_base"].where(out["recall_base"] > 0)
-    out["qps_ratio"] = out["qps_cur"] / out["qps_base"]
     out["build_ratio"] = out["build_s_cur"] / out["build_s_base"].where(out["build_s_base"] > 0)
-    out["reps"] = [
-        f"{len(b)}/{len(c)}" for b, c in zip(out["qps_reps_base"], out["qps_reps_cur"], strict=True)
-    ]
-    out["p_value"] = [
-        qps_drop_p_value(b, c)
-        for b, c in zip(out["qps_reps_base"], out["qps_reps_cur"], strict=True)
+    pairs = list(zip(out["qps_reps_base"], out["qps_reps_cur"], strict=True))
+    out["reps"] = [f"{len(b)}/{len(c)}" for b, c in pairs]
+    out["qps_valid"] = [valid_qps(b) and valid_qps(c) for b, c in pairs]
+    valid = out["qps_valid"].to_numpy(bool)
+    log_ratio = np.full(len(out), np.nan)
+    log_ratio[valid] = np.log(
+        out.loc[valid, "qps_cur"].to_numpy(float) / out.loc[valid, "qps_base"].to_numpy(float)
+    )
+    drift = Drift.estimate(log_ratio)
+    z = float(stats.norm.ppf(1 - limits.alpha / 2))
+    spread = np.array(
+        [
+            math.hypot(log_half_width(b, limits.alpha), log_half_width(c, limits.alpha))
+            if ok
+            else np.nan
+            for (b, c), ok in zip(pairs, valid, strict=True)
+        ]
+    )
+    band = np.hypot(spread, z * drift.scatter)
+    change = np.maximum(log_ratio, log_ratio - drift.shift)
+    low = np.minimum(log_ratio, log_ratio - drift.shift) - band
+    high = change + band
+    out["qps_ratio"] = np.exp(log_ratio)
+    out["qps_low"], out["qps_high"] = np.exp(low), np.exp(high)
+    out["qps_verdict"] = [
+        judge(c, lo, hi, limits.qps) if ok else "invalid"
+        for c, lo, hi, ok in zip(change, low, high, valid, strict=True)
     ]
     out["recall_regressed"] = out["recall_cur"] < out["recall_base"] - limits.recall_tolerance
-    slower = out["qps_ratio"] < 1.0 - limits.qps
-    significant = [p is None or p < limits.alpha for p in out["p_value"]]
-    out["qps_regressed"] = slower & pd.Series(significant, index=out.index, dtype=bool)
+    out["qps_regressed"] = out["qps_verdict"].isin(["regression", "invalid"])
     longest = np.maximum(out["build_seconds_base"], out["build_seconds_cur"])
     long_enough = longest >= limits.min_build_s
     out["build_regressed"] = (out["build_ratio"] > 1.0 + limits.build) & long_enough
-    return out.reset_index(drop=True)
+    return out.reset_index(drop=True), drift
 
 
 FINDING_COLUMNS = [
@@ -244,23 +305,40 @@ def _row_regressions(rows: pd.DataFrame) -> pd.DataFrame:
                     f"recall dropped by {drop:.4f}",
                 )
             )
-        if row["qps_regressed"]:
-            p = row["p_value"]
-            detail = (
-                f"{row['reps']} repetitions, threshold only"
-                if p is None
-                else f"p = {p:.3g} (one-sided Welch, {row['reps']} repetitions)"
-            )
+        if row["qps_verdict"] == "invalid":
             found.append(
                 _finding(
                     row,
-                    "QPS",
-                    _fmt(row["qps_base"]),
-                    _fmt(row["qps_cur"]),
-                    row["qps_ratio"],
-                    detail,
+                    "invalid QPS",
+                    _reps(row["qps_reps_base"]),
+                    _reps(row["qps_reps_cur"]),
+                    math.nan,
+                    "a QPS that is not a positive finite number is an error row",
                 )
             )
+        elif row["qps_regressed"]:
+            found.append(_qps_finding(row, "beyond the noise band and the threshold"))
+    return pd.DataFrame(found, columns=FINDING_COLUMNS)
+
+
+def _qps_finding(row: pd.Series, why: str) -> dict[str, object]:
+    return _finding(
+        row,
+        "QPS",
+        _fmt(row["qps_base"]),
+        _fmt(row["qps_cur"]),
+        row["qps_ratio"],
+        f"band {_ratio(row['qps_low'])}-{_ratio(row['qps_high'])} ({row['reps']} "
+        f"repetitions + drift): {why}",
+    )
+
+
+def _inconclusive(rows: pd.DataFrame) -> pd.DataFrame:
+    found = [
+        _qps_finding(row, "noise wider than the threshold")
+        for _, row in rows.iterrows()
+        if row["qps_verdict"] == "inconclusive"
+    ]
     return pd.DataFrame(found, columns=FINDING_COLUMNS)
 
 
@@ -332,23 +410,31 @@ def _missing(base: pd.DataFrame, cur: pd.DataFrame, failed: pd.DataFrame) -> pd.
     return pd.DataFrame(found, columns=FINDING_COLUMNS)
 
 
-def _notes(rows: pd.DataFrame, limits: Thresholds, normalized: bool) -> list[str]:
+def _notes(rows: pd.DataFrame, limits: Thresholds, normalized: bool, drift: Drift) -> list[str]:
     notes = [
-        f"Regression: recall drop > {limits.recall_tolerance:g} (absolute); median QPS drop > "
-        f"{limits.qps:.0%} and significant (one-sided Welch t-test on log QPS per repetition, "
-        f"alpha {limits.alpha:g}); build time increase > {limits.build:.0%} (builds of at "
-        f"least {limits.min_build_s:g} s); jobs ok before and not now; rows missing now."
+        f"Regression: recall drop > {limits.recall_tolerance:g} (absolute); a median QPS "
+        f"drop > {limits.qps:.0%} whose whole noise band (both runs' repetition intervals at "
+        f"{1 - limits.alpha:.0%}, plus the drift between the runs) lies below no change; QPS "
+        f"not a positive number; build time increase > {limits.build:.0%} (builds of at least "
+        f"{limits.min_build_s:g} s); jobs ok before and not now; rows missing now.",
+        f"Inconclusive (exit 3 when nothing regressed): a {limits.qps:.0%} drop is inside a "
+        "band wider than the threshold: too noisy to judge; measure both variants in one "
+        "session with `bench ab`.",
     ]
+    if drift.rows >= MIN_DRIFT_ROWS:
+        notes.append(
+            f"Drift over {drift.rows} rows: whole-run QPS shift {math.exp(drift.shift):.3f}x, "
+            f"row scatter {drift.scatter:.1%} (log)."
+        )
+    else:
+        notes.append(
+            f"Only {drift.rows} rows with valid QPS: drift between the runs cannot be "
+            "estimated, the band holds the repetitions' spread only."
+        )
     if normalized:
         notes.append(
             f"Normalized: QPS divided by (build seconds multiplied by) each run's "
             f"{CALIBRATION_ALGORITHM} single-mode median QPS on the same corpus."
-        )
-    few = int(sum(p is None for p in rows["p_value"])) if not rows.empty else 0
-    if few:
-        notes.append(
-            f"{few} rows have fewer than 2 repetitions on a side: their QPS is judged by the "
-            "threshold alone, without a significance test."
         )
     return notes
 
@@ -358,12 +444,13 @@ def _notes(rows: pd.DataFrame, limits: Thresholds, normalized: bool) -> list[str
 
 def render_markdown(result: Comparison) -> str:
     """The PR-comment text: verdict, offending rows, then every ratio (folded)."""
-    count = len(result.regressions)
-    verdict = (
-        "**PASS**: no regressions"
-        if result.passed
-        else f"**FAIL**: {count} regression{'s' * (count != 1)}"
-    )
+    count, unsure = len(result.regressions), len(result.inconclusive)
+    if not result.passed:
+        verdict = f"**FAIL**: {count} regression{'s' * (count != 1)}"
+    elif unsure:
+        verdict = f"**INCONCLUSIVE**: no regressions, {unsure} rows too noisy to judge"
+    else:
+        verdict = "**PASS**: no regressions"
     lines = [
         "## Benchmark comparison",
         "",
@@ -375,6 +462,8 @@ def render_markdown(result: Comparison) -> str:
     ]
     if not result.passed:
         lines += ["### Regressions", "", markdown.table(result.regressions), ""]
+    if unsure:
+        lines += ["### Inconclusive", "", markdown.table(result.inconclusive), ""]
     lines += [
         "<details><summary>All matched rows (current / baseline)</summary>",
         "",
@@ -399,9 +488,14 @@ def ratio_table(rows: pd.DataFrame) -> pd.DataFrame:
     if rows.empty:
         return pd.DataFrame()
     verdict = [
-        ", ".join(name for name, bad in (("recall", r), ("QPS", q), ("build", b)) if bad) or "ok"
-        for r, q, b in zip(
-            rows["recall_regressed"], rows["qps_regressed"], rows["build_regressed"], strict=True
+        ", ".join(name for name, bad in (("recall", r), ("QPS", q), ("build", b)) if bad)
+        or ("QPS inconclusive" if v == "inconclusive" else "ok")
+        for r, q, b, v in zip(
+            rows["recall_regressed"],
+            rows["qps_regressed"],
+            rows["build_regressed"],
+            rows["qps_verdict"],
+            strict=True,
         )
     ]
     return pd.DataFrame(
@@ -416,7 +510,10 @@ def ratio_table(rows: pd.DataFrame) -> pd.DataFrame:
                 for c, b in zip(rows["recall_cur"], rows["recall_base"], strict=True)
             ],
             "QPS ratio": [_ratio(r) for r in rows["qps_ratio"]],
-            "p": ["" if p is None else f"{p:.3g}" for p in rows["p_value"]],
+            "band": [
+                f"{_ratio(lo)}-{_ratio(hi)}"
+                for lo, hi in zip(rows["qps_low"], rows["qps_high"], strict=True)
+            ],
             "reps": rows["reps"],
             "build ratio": [_ratio(r) for r in rows["build_ratio"]],
             "verdict": verdict,
@@ -435,6 +532,10 @@ def _build_label(build_params: str) -> str:
 def _last_line(text: object) -> str:
     lines = str(text or "").strip().splitlines()
     return lines[-1] if lines else ""
+
+
+def _reps(reps: list[float]) -> str:
+    return ", ".join(_fmt(q) if math.isfinite(q) else str(q) for q in reps)
 
 
 def _ratio(value: float) -> str:

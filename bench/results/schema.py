@@ -86,6 +86,20 @@ COLUMNS: tuple[Column, ...] = (
     Column("warmup_queries", "int", "Queries run before timing"),
     Column("answers", "str", "Neighbour ids kept for re-scoring: answers/<job_id>.npz#<key>"),
     Column("answers_hash", "str", "sha256 of this repetition's ids (equal: identical answers)"),
+    Column("min_time_s", "float", "Minimum seconds of timed calls per repetition (whole passes)"),
+    Column("passes", "int", "Passes over the query set (single) or batch calls in the repetition"),
+    Column("timed_s", "float", "Seconds inside the timed calls: QPS = n_queries x passes / this"),
+    Column("sequence", "int", "Position of the repetition in the job's order (shuffled rounds)"),
+    Column("answers_stable", "int", "1 when every pass and repetition gave the same answers"),
+    Column("pinned_cpu", "int", "CPU the worker was pinned to (`--pin`); empty when not pinned"),
+    Column("wall_s", "float", "Wall seconds of the repetition's timed loop"),
+    Column("cpu_per_wall", "float", "Worker CPU / wall seconds there (below threads: it waited)"),
+    Column("other_cpu_s", "float", "CPU seconds other processes used meanwhile (/proc/stat)"),
+    Column("load_1m", "float", "1-minute load average at the end of the repetition"),
+    Column("qps_cv", "float", "Point (all repetitions): coefficient of variation of QPS"),
+    Column("qps_ci_low", "float", "Point: lower end of the 95 % interval of the median QPS"),
+    Column("qps_ci_high", "float", "Point: upper end of the 95 % interval of the median QPS"),
+    Column("noisy", "int", "Point: 1 when qps_cv is above 5 % (the numbers moved)"),
 )
 COLUMN_NAMES = tuple(column.name for column in COLUMNS)
 _BY_NAME = {column.name: column for column in COLUMNS}
@@ -133,6 +147,20 @@ RANGES: dict[str, Range] = {
     "index_bytes": Range(0),
     "peak_rss_bytes": Range(0),
     "warmup_queries": Range(0),
+    "min_time_s": Range(0),
+    "passes": Range(1),
+    "timed_s": Range(0, above=True),
+    "sequence": Range(0),
+    "answers_stable": Range(0, 1),
+    "pinned_cpu": Range(0),
+    "wall_s": Range(0),
+    "cpu_per_wall": Range(0),
+    "other_cpu_s": Range(0),
+    "load_1m": Range(0),
+    "qps_cv": Range(0),
+    "qps_ci_low": Range(0),
+    "qps_ci_high": Range(0),
+    "noisy": Range(0, 1),
 }
 # A plain decimal number as written by str(int) / str(float) and read by pandas' C parser.
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")

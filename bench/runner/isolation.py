@@ -104,17 +104,17 @@ def run_isolated(job: dict[str, Any]) -> Outcome:
             Path(folder) / name for name in ("job.json", "out.jsonl", "stderr.txt", "status.json")
         )
         job_path.write_text(json.dumps(job))
-        env = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join(
+        python = job.get("python") or sys.executable
+        env = dict(os.environ)
+        if python == sys.executable:  # another interpreter (bench ab) imports its own bench
+            env["PYTHONPATH"] = os.pathsep.join(
                 [str(paths.PROJECT_ROOT), os.environ.get("PYTHONPATH", "")]
-            ),
-        }
+            )
         with open(err_path, "w") as stderr:
             proc = subprocess.Popen(
                 [
                     *(sys.executable, "-m", "bench.runner.launcher", str(status_path)),
-                    *(sys.executable, "-m", "bench.runner.worker", str(job_path), str(out_path)),
+                    *(python, "-m", "bench.runner.worker", str(job_path), str(out_path)),
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,

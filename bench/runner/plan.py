@@ -39,6 +39,9 @@ class Job:
     build_threads: int
     timeout_s: float
     memory_limit_bytes: int
+    min_time_s: float = 0.0  # timed seconds per repetition at least (passes over the queries)
+    pin: bool = False  # worker on one core, parent on the others
+    python: str = ""  # interpreter for the worker (bench ab); empty: the parent's
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -174,6 +177,7 @@ def plan_jobs(
                     n_queries[corpus_name],
                     suite.batch_threads,
                     suite.build_threads,
+                    suite.min_time_s,
                 )
                 jobs.append(
                     Job(
@@ -196,6 +200,8 @@ def plan_jobs(
                         build_threads=suite.build_threads,
                         timeout_s=suite.timeout_s,
                         memory_limit_bytes=int(suite.memory_limit_gb * 2**30),
+                        min_time_s=suite.min_time_s,
+                        pin=suite.pin,
                     )
                 )
     return jobs, unavailable

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from collections import defaultdict
 from typing import Any
 
 from bench.corpora.corpus import Corpus
+from bench.metrics.spread import NOISY_CV, cv, median_interval
 from bench.results.schema import empty_row
 from bench.runner.isolation import Outcome
 from bench.runner.plan import Job, Unavailable, params_label
@@ -54,7 +57,35 @@ MEASURES = (
     "warmup_queries",
     "answers",
     "answers_hash",
+    "min_time_s",
+    "passes",
+    "timed_s",
+    "sequence",
+    "answers_stable",
+    "pinned_cpu",
+    "wall_s",
+    "cpu_per_wall",
+    "other_cpu_s",
+    "load_1m",
 )
+
+
+def add_point_spread(rows: list[dict[str, Any]]) -> None:
+    """Write each point's QPS spread (CV, interval of the median, noisy) on all its rows.
+
+    A point is one (query params, mode) of a job; its repetitions are the ok rows."""
+    points: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        if row["status"] == "ok":
+            points[(json.dumps(row["query_params"], sort_keys=True), row["mode"])].append(row)
+    for members in points.values():
+        qps = [row["qps"] for row in members]
+        spread = cv(qps)
+        low, high = median_interval(qps)
+        for row in members:
+            row["qps_cv"] = None if spread != spread else spread
+            row["qps_ci_low"], row["qps_ci_high"] = low, high
+            row["noisy"] = int(spread > NOISY_CV)
 
 
 def outcome_rows(
@@ -89,6 +120,7 @@ def outcome_rows(
                 "label": params_label(job.build_params, {}),
             }
         )
+    add_point_spread(rows)
     return rows
 
 

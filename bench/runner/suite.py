@@ -19,6 +19,7 @@ from pydantic import AfterValidator, PlainValidator, ValidationInfo
 from bench import paths
 from bench.backends.registry import Grid
 from bench.config import (
+    Flag,
     NonNegativeInt,
     PositiveInt,
     PositiveNumber,
@@ -27,6 +28,7 @@ from bench.config import (
     check_text,
     integer,
     load,
+    number,
     read_yaml,
     schema,
 )
@@ -109,6 +111,8 @@ class Suite:
     build_threads: PositiveInt = field(default_factory=_cpus)
     timeout_s: PositiveNumber = 600.0
     memory_limit_gb: PositiveNumber = 8.0
+    min_time_s: number(0, 60) = 0.1  # type: ignore[valid-type]  # seconds per repetition
+    pin: Flag = False  # `bench run --pin`: worker on one core, parent on the others
     description: str = ""
     images: dict[str, Any] | None = None  # the image stage (extractors, PCA sweep, t-SNE)
     grids: dict[str, Grid] = field(default_factory=dict)  # inline grids by algorithm

@@ -1,0 +1,56 @@
+"""CPU pinning (`--pin`): the worker on one core, its parent (the watcher) on the others.
+
+Linux affinity is per thread, so every thread of a process is moved (thread pools started
+at import time included). Batch repetitions with more than one thread get all the cores back
+for their duration.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def set_process_affinity(pid: int, cpus: set[int]) -> None:
+    """Set the affinity of every thread of `pid` (best effort for threads that just ended)."""
+    tasks = Path(f"/proc/{pid}/task")
+    tids = [int(t.name) for t in tasks.iterdir()] if tasks.exists() else [pid]
+    for tid in tids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.sched_setaffinity(tid, cpus)
+
+
+class Pinning:
+    """Pins this process to the last allowed core and the parent to the rest; undone on close."""
+
+    def __init__(self) -> None:
+        self.allowed = set(os.sched_getaffinity(0))
+        self.core = max(self.allowed)
+        self.parent = os.getppid()
+        self.parent_allowed: set[int] | None = None
+        others = self.allowed - {self.core}
+        if others:
+            with contextlib.suppress(OSError):
+                self.parent_allowed = set(os.sched_getaffinity(self.parent))
+                set_process_affinity(self.parent, others)
+        set_process_affinity(os.getpid(), {self.core})
+
+    @contextmanager
+    def widened(self, threads: int) -> Iterator[None]:
+        """All allowed cores while a multi-threaded repetition runs."""
+        if threads <= 1:
+            yield
+            return
+        set_process_affinity(os.getpid(), self.allowed)
+        try:
+            yield
+        finally:
+            set_process_affinity(os.getpid(), {self.core})
+
+    def close(self) -> None:
+        if self.parent_allowed is not None:
+            with contextlib.suppress(OSError):
+                set_process_affinity(self.parent, self.parent_allowed)
