@@ -233,3 +233,102 @@ def test_real_caltech101_layout() -> None:
     airplanes = image_set.classes.index("airplanes")
     first = image_set.paths[int(np.flatnonzero(image_set.labels == airplanes)[0])]
     assert decode_rgb(image_set.root / first, 256).mode == "RGB"
+
+
+def test_16_bit_greyscale_png_is_scaled_to_8_bits(tmp_path: Path) -> None:
+    ramp = np.linspace(0, 65535, 40 * 30).reshape(30, 40).astype(np.uint16)
+    Image.fromarray(ramp).save(tmp_path / "deep.png")
+    assert Image.open(tmp_path / "deep.png").mode.startswith("I")
+    decoded = np.asarray(decode_rgb(tmp_path / "deep.png", 64))
+    assert decoded.shape == (30, 40, 3)
+    expected = np.round(ramp / 257).astype(np.uint8)
+    assert np.abs(decoded[..., 0].astype(int) - expected).max() <= 1, "a ramp stays a ramp"
+    assert (decoded == 255).mean() < 0.01, "not clipped to white"
+
+
+def test_exif_orientation_is_applied(tmp_path: Path) -> None:
+    """Stored 40 wide, left half red and right half blue, with orientation 6 (rotate 90 CW)."""
+    pixels = np.zeros((20, 40, 3), np.uint8)
+    pixels[:, :20] = (255, 0, 0)
+    pixels[:, 20:] = (0, 0, 255)
+    image = Image.fromarray(pixels)
+    exif = image.getexif()
+    exif[0x0112] = 6
+    image.save(tmp_path / "sideways.jpg", exif=exif, quality=95)
+    upright = decode_rgb(tmp_path / "sideways.jpg", 64)
+    assert upright is not None and upright.size == (20, 40), "width and height swap"
+    top, bottom = upright.getpixel((10, 5)), upright.getpixel((10, 34))
+    assert top[0] > 200 and top[2] < 60, f"the stored left (red) is on top: {top}"
+    assert bottom[2] > 200 and bottom[0] < 60, f"the stored right (blue) is at the bottom: {bottom}"
+
+
+def test_empty_class_folders_are_skipped_with_a_warning(tmp_path: Path, caplog) -> None:
+    root = tmp_path / "set"
+    for name in ("ants", "bees", "empty", "notes_only"):
+        (root / name).mkdir(parents=True)
+    for name in ("ants", "bees"):
+        for i in range(3):
+            (root / name / f"{i}.jpg").write_bytes(jpeg_bytes())
+    (root / "notes_only" / "readme.txt").write_text("no images here")
+    with caplog.at_level(logging.WARNING):
+        image_set = load_image_set(root, split="seeded")
+    assert image_set.classes == ("ants", "bees")
+    assert sorted(set(image_set.labels.tolist())) == [0, 1]
+    assert [image_set.classes[label] for label in image_set.labels] == ["ants"] * 3 + ["bees"] * 3
+    assert "leaving out 2 classes" in caplog.text and "'empty'" in caplog.text
+
+
+def mean_colour_onnx(path: Path) -> Path:
+    """A tiny real ONNX extractor: the mean of each colour channel (3 features)."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [
+            helper.make_node("GlobalAveragePool", ["input"], ["pooled"]),
+            helper.make_node("Flatten", ["pooled"], ["features"]),
+        ],
+        "mean-colour",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["n", 3, 32, 32])],
+        [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["n", 3])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.save(model, path)
+    return path
+
+
+def test_undecodable_images_are_reported_on_every_run_and_empty_classes_dropped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
+    from bench.images.features import image_corpus_from_spec
+
+    monkeypatch.setenv("BENCH_CACHE", str(tmp_path / "cache"))
+    root = tmp_path / "set"
+    for name in ("ants", "bees", "broken"):
+        (root / name).mkdir(parents=True)
+    for name in ("ants", "bees"):
+        for i in range(4):
+            (root / name / f"{i}.jpg").write_bytes(jpeg_bytes(noisy=i % 2 == 1))
+    (root / "ants" / "cut.jpg").write_bytes(jpeg_bytes(size=(300, 300))[:200])
+    for i in range(2):
+        (root / "broken" / f"{i}.jpg").write_text("not a jpeg")
+    spec = {
+        "root": str(root),
+        "split": "seeded",
+        "model": "mean-colour",
+        "onnx": str(mean_colour_onnx(tmp_path / "mean.onnx")),
+        "preprocess": {"input_size": 32, "resize": 32, "mean": [0, 0, 0], "std": [1, 1, 1]},
+    }
+    bad = {"ants/cut.jpg", "broken/0.jpg", "broken/1.jpg"}
+    for run in ("first", "cached"):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            corpus = image_corpus_from_spec("mine", spec)
+        assert set(corpus.info["failed_images"]) == bad, run
+        assert "3 images could not be decoded" in caplog.text, f"{run} run reports them"
+        assert all(path in caplog.text for path in bad), run
+        assert corpus.info["classes"] == ["ants", "bees"], f"{run}: 'broken' has no image left"
+        assert len(corpus.train) + len(corpus.queries) == 8
+        labels = np.concatenate([corpus.train_labels, corpus.query_labels])
+        assert sorted(set(labels.tolist())) == [0, 1]

@@ -19,6 +19,9 @@ import pynndescent
 from bench.backends.base import Backend
 
 PYNNDESCENT_METRICS = {"euclidean": "euclidean", "angular": "dot"}  # angular data is unit-norm
+# What a slot the search could not fill reports as its distance: the corrected form of an
+# infinite proxy distance (sqrt(inf) for euclidean, 1 - 2**-inf for dot).
+PADDING_DISTANCE = {"euclidean": np.inf, "angular": 1.0}
 WARMUP_SHAPE = (400, 8)
 
 
@@ -90,9 +93,23 @@ class Pynndescent(Backend):
         return self.batch_query(vector[None, :], k)[0]
 
     def batch_query(self, queries: np.ndarray, k: int) -> np.ndarray:
+        """Ids with -1 where the search found fewer than k.
+
+        PyNNDescent fills such slots with id -1 and an infinite distance, sorted last, then maps
+        ids through its internal vertex order, which turns -1 into the id of its last vertex. So
+        padding is the trailing run of that id at the padding distance. (For angular data, a
+        true answer of that one id at cosine distance >= 1 just before the padding is dropped
+        with it: indistinguishable, and never a near neighbour.)
+        """
         assert self.index is not None
-        ids = self.index.query(queries, k=k, epsilon=self.epsilon, return_distances=False)
-        return np.asarray(ids, dtype=np.int64)
+        ids, distances = self.index.query(queries, k=k, epsilon=self.epsilon)
+        ids = np.asarray(ids, dtype=np.int64)
+        filler = (ids == self.index._vertex_order[-1]) & (
+            distances >= PADDING_DISTANCE[self.metric]
+        )
+        trailing = np.logical_and.accumulate(filler[:, ::-1], axis=1)[:, ::-1]
+        ids[trailing] = -1
+        return ids
 
     def index_bytes(self) -> int:
         """Size of the pickled index (compressed: the search graph, tree and data only)."""

@@ -19,6 +19,13 @@ SCANN_DISTANCES = {
 MIN_PARTITION_SIZE = 50  # scann's default; fewer leaves than this allows are clipped
 
 
+def padded(ids: np.ndarray, distances: np.ndarray) -> np.ndarray:
+    """ScaNN fills a batch row it cannot fill with id 0 at distance NaN: make those -1."""
+    out = np.asarray(ids, dtype=np.int64).copy()
+    out[~np.isfinite(distances)] = -1
+    return out
+
+
 class Scann(Backend):
     """Build parameters: leaves, dims_per_block, avq_threshold (dot product only).
 
@@ -66,19 +73,19 @@ class Scann(Backend):
             self.searcher.set_num_threads(threads)
 
     def query(self, vector: np.ndarray, k: int) -> np.ndarray:
-        ids, _ = self.searcher.search(vector, k, max(self.reorder, k), self.leaves_to_search)
-        return ids.astype(np.int64)
+        ids, distances = self.searcher.search(
+            vector, k, max(self.reorder, k), self.leaves_to_search
+        )
+        return padded(ids, distances)
 
     def batch_query(self, queries: np.ndarray, k: int) -> np.ndarray:
-        if self.threads > 1:
-            ids, _ = self.searcher.search_batched_parallel(
-                queries, k, max(self.reorder, k), self.leaves_to_search
-            )
-        else:
-            ids, _ = self.searcher.search_batched(
-                queries, k, max(self.reorder, k), self.leaves_to_search
-            )
-        return np.asarray(ids, dtype=np.int64)
+        search = (
+            self.searcher.search_batched_parallel
+            if self.threads > 1
+            else self.searcher.search_batched
+        )
+        ids, distances = search(queries, k, max(self.reorder, k), self.leaves_to_search)
+        return padded(ids, distances)
 
     def index_bytes(self) -> int:
         with tempfile.TemporaryDirectory() as folder:

@@ -43,15 +43,19 @@ class Voyager(Backend):
     def set_query_params(self, **params: Any) -> None:
         self.ef = int(params["ef"])
 
+    def query_ef(self, k: int) -> int:
+        """voyager raises when ef < k; hnswlib, its origin, searches with max(ef, k)."""
+        return max(self.ef, k)
+
     def query(self, vector: np.ndarray, k: int) -> np.ndarray:
         k = min(k, self.index.num_elements)  # voyager raises rather than answer short
-        ids = self.index.query(writable(vector), k, num_threads=1, query_ef=self.ef)[0]
+        ids = self.index.query(writable(vector), k, num_threads=1, query_ef=self.query_ef(k))[0]
         return ids.astype(np.int64)
 
     def batch_query(self, queries: np.ndarray, k: int) -> np.ndarray:
         found = min(k, self.index.num_elements)
         ids = self.index.query(
-            writable(queries), found, num_threads=self.threads, query_ef=self.ef
+            writable(queries), found, num_threads=self.threads, query_ef=self.query_ef(found)
         )[0]
         out = np.full((len(queries), k), -1, dtype=np.int64)
         out[:, :found] = ids

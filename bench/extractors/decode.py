@@ -5,21 +5,37 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PIL import Image
+import numpy as np
+from PIL import Image, ImageOps
 
 log = logging.getLogger(__name__)
 
+# Integer modes wider than 8 bits: Pillow's convert("RGB") clips them at 255 (a 16-bit PNG
+# becomes almost all white), so they are scaled to 8 bits first. "I" is how Pillow opens some
+# 16-bit PNGs and TIFFs; its values are read as 16-bit too, clipped to that range.
+SIXTEEN_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I"}
+
+
+def to_8bit(image: Image.Image) -> Image.Image:
+    """A greyscale image of 16-bit samples as 8-bit greyscale (value * 255 / 65535)."""
+    samples = np.clip(np.asarray(image, dtype=np.float64), 0, 65535)
+    return Image.fromarray(np.round(samples * (255 / 65535)).astype(np.uint8), mode="L")
+
 
 def decode_rgb(path: Path, target: int) -> Image.Image | None:
-    """Decode to RGB, letting JPEG decode at reduced scale (draft mode) when it can.
+    """Decode to upright RGB, letting JPEG decode at reduced scale (draft mode) when it can.
 
+    The EXIF orientation tag is applied, as cameras store the pixels sideways and rely on it.
     Returns None (and logs the path) for a file Pillow cannot decode; never raises for that.
     """
     try:
         with Image.open(path) as image:
             if image.format == "JPEG":
                 image.draft("RGB", (target, target))
-            rgb = image.convert("RGB")
+            upright = ImageOps.exif_transpose(image)
+            if upright.mode in SIXTEEN_BIT_MODES:
+                upright = to_8bit(upright)
+            rgb = upright.convert("RGB")
             rgb.load()
             return rgb
     except (OSError, ValueError, Image.DecompressionBombError, SyntaxError) as exc:

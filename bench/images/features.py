@@ -89,8 +89,9 @@ def extract_features(
 ) -> Features:
     """Export (cached), then extract features of every image (cached); bad images dropped.
 
-    Features are cached by (model fingerprint, image folder, image list) as .npy; images
-    that cannot be decoded are logged by path and listed in `Features.failed`.
+    Features are cached by (model fingerprint, image folder, image list) as .npy, with the
+    indices of the images that decoded; the others are listed in `Features.failed` and
+    logged on every run, cached or not. Classes left without an image are dropped.
     """
     files = image_set.files
 
@@ -126,13 +127,21 @@ def extract_features(
     kept = np.asarray(load_npy(kept_path))
     failed = np.ones(len(image_set.paths), dtype=bool)
     failed[kept] = False
+    failed_paths = tuple(np.asarray(image_set.paths, dtype=object)[failed])
+    if failed_paths:  # on every run: the cached kept list records them, the log must too
+        log.warning(
+            "%s: %d images could not be decoded and are left out: %s",
+            image_set.root,
+            len(failed_paths),
+            ", ".join(failed_paths),
+        )
     return Features(
-        image_set.subset(kept),
+        image_set.subset(kept).without_empty_classes("no decodable image"),
         load_npy(vectors_path),
         spec,
         model_key,
         export,
-        tuple(np.asarray(image_set.paths, dtype=object)[failed]),
+        failed_paths,
     )
 
 

@@ -48,6 +48,28 @@ class ImageSet:
             self.skipped,
         )
 
+    def without_empty_classes(self, why: str) -> ImageSet:
+        """The set without classes that have no image left (warned, by name); labels renumbered.
+
+        An empty class would still count as a class: in per-category tables, in a fine-tuned
+        classifier's outputs and in the number of classes the results report.
+        """
+        counts = np.bincount(self.labels, minlength=len(self.classes))
+        empty = [name for name, count in zip(self.classes, counts, strict=True) if count == 0]
+        if not empty:
+            return self
+        log.warning("%s: leaving out %d classes with %s: %s", self.root, len(empty), why, empty)
+        renumber = np.cumsum(counts > 0) - 1
+        return ImageSet(
+            self.root,
+            self.paths,
+            renumber[self.labels].astype(np.int64),
+            tuple(name for name, count in zip(self.classes, counts, strict=True) if count),
+            self.is_train,
+            self.split,
+            self.skipped,
+        )
+
     @property
     def fingerprint(self) -> str:
         """Identity of the image list: which files, in which class, on which side of the split."""
@@ -140,14 +162,17 @@ def load_image_set(
         image_set = ImageSet(
             root, tuple(paths), label_array, tuple(classes), is_train, how, tuple(skipped)
         )
-        return image_set.subset(listed)
+        return image_set.subset(listed).without_empty_classes("no listed image files")
     if split == "provided":
         log.info("%s has no train.txt/test.txt beside it: using a seeded split", root)
     if split not in ("provided", "seeded"):
         raise BenchError(f"unknown split {split!r}: expected 'provided' or 'seeded'")
     is_train = seeded_split(label_array, test_fraction, seed)
     how = f"seeded stratified (test fraction {test_fraction:.3f}, seed {seed})"
-    return ImageSet(root, tuple(paths), label_array, tuple(classes), is_train, how, tuple(skipped))
+    image_set = ImageSet(
+        root, tuple(paths), label_array, tuple(classes), is_train, how, tuple(skipped)
+    )
+    return image_set.without_empty_classes("no image files")
 
 
 def undecodable(image_set: ImageSet, threads: int = 4) -> list[str]:
