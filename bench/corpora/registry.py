@@ -15,6 +15,7 @@ from bench.errors import BenchError
 # only for image datasets).
 KINDS = {
     "synthetic": "bench.corpora.synthetic:corpus_from_params",
+    "synthetic-bytes": "bench.corpora.synthetic_bytes:corpus_from_params",
     "file": "bench.corpora.files:file_corpus",
     "images": "bench.images.features:image_corpus_from_spec",
 }
