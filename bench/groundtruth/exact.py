@@ -24,8 +24,8 @@ chunks of T rows (a memory map is fine: only one chunk per thread is ever copied
 Memory: per thread one train chunk (T x (d+1)), one score buffer (R x T, 16 MB by default)
 and the candidate buffers of its task (at most MAX_TASK_ROWS x 2k), whatever the train size.
 Without `train_sq_norms`, the norms are computed chunk by chunk, so the train is read once
-per task and never whole. A uint8/int8 train is converted chunk by chunk, and is exact in
-float32: every product and partial sum is an integer below 2^24.
+per task and never whole. A uint8/int8 train is converted chunk by chunk; the scores stay
+exact in float32 while every partial sum is an integer below 2^24 (uint8 up to d = 128).
 
 Where the time goes (1M x 128, 2048 queries, k=100, one thread, CPU seconds): the GEMM runs
 at ~80% of the 4096^2 SGEMM rate (K = d + 1 = 129 is a short inner dimension: each score is
