@@ -69,7 +69,7 @@ def curve_names(names: pd.Series, corpora: pd.Series) -> pd.Series:
     huge-u8; names without such a suffix share one family), so float and byte corpora of
     one algorithm are fitted separately."""
     family = corpora.astype(str).str.extract(r"^(.*)-\d+[kmb]?$", expand=False).fillna("")
-    return names + " · " + family if family.nunique() > 1 else names
+    return names.where(family.eq("") | (family.nunique() < 2), names + " · " + family)
 
 
 def _run_points(frame: pd.DataFrame, min_recall: float, mode: str) -> pd.DataFrame:
