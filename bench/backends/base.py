@@ -27,6 +27,7 @@ class Backend(ABC):
     name: ClassVar[str]
     metrics: ClassVar[tuple[str, ...]] = ("euclidean", "angular")
     supports_batch: ClassVar[bool] = False  # True when batch_query uses the library's own batch
+    dtypes: ClassVar[tuple[str, ...]] = ("float32", "uint8", "int8")  # corpora it can index
 
     def __init__(self, metric: str, **build_params: Any) -> None:
         if metric not in self.metrics:

@@ -26,6 +26,7 @@ def as_int8(values: np.ndarray) -> np.ndarray:
 class UsearchBytes(Usearch):
     name = "usearch-i8"
     metrics = ("euclidean",)
+    dtypes = ("uint8", "int8")
 
     def fit(self, data: np.ndarray) -> None:
         as_int8(data[:1])  # refuses a float corpus before anything is built
