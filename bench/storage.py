@@ -3,9 +3,12 @@ file locks, so processes (and hosts sharing a folder) take turns at a file."""
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
+import mmap
 import os
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,6 +20,9 @@ from filelock import FileLock, Timeout
 
 from bench import paths
 from bench.errors import BenchError
+
+MADV_DONTNEED = 4
+_LIBC = ctypes.CDLL(None) if sys.platform.startswith("linux") else None
 
 
 def fingerprint(*parts: Any) -> str:
@@ -123,3 +129,37 @@ def cached_npy(
             f"run makes it again"
         )
     return array
+
+
+def cached_bin(path: Path, shape: tuple[int, int], dtype: Any, fill: Callable) -> Path:
+    """`path`, created if absent as a big-ann raw file (int32 rows and dimension, then the
+    rows, which `fill` writes chunk by chunk into a memory map), atomically like `cached_npy`."""
+    if path.exists():
+        return path
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as handle:
+            np.array(shape, dtype="<i4").tofile(handle)
+            handle.truncate(8 + shape[0] * shape[1] * np.dtype(dtype).itemsize)
+        rows = np.memmap(tmp, dtype=dtype, mode="r+", offset=8, shape=shape)
+        fill(rows)
+        rows.flush()
+        del rows
+    return path
+
+
+def release_pages(view: np.ndarray) -> None:
+    """Drop the pages of a memory-mapped `view` from this process' resident set.
+
+    The pages stay in the kernel's page cache (written back if dirty: the maps here are
+    shared, never private), so nothing is lost and a later read is a cheap minor fault. A
+    scan that calls this after each block holds one block of the file at a time, so its RSS
+    (what the runner's memory cap polls) stays flat however large the file. Other arrays,
+    private (copy-on-write) maps and platforms without madvise are left alone.
+    """
+    if not isinstance(view, np.memmap) or view.mode == "c" or not view.flags.c_contiguous:
+        return
+    page = mmap.PAGESIZE
+    start = view.ctypes.data // page * page
+    stop = (view.ctypes.data + view.nbytes) // page * page  # a partial last page stays
+    if stop > start and _LIBC is not None:
+        _LIBC.madvise(ctypes.c_void_p(start), ctypes.c_size_t(stop - start), MADV_DONTNEED)

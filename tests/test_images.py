@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bench.corpora.download import (
+from bench.download import (
     fetch,
     file_digest,
     parse_checksum,

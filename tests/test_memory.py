@@ -75,8 +75,8 @@ print(json.dumps({
 """
 
 
-def peak_growth(n: int, cache: Path) -> dict:
-    spec = {
+def peak_growth(n: int, cache: Path, spec: dict | None = None) -> dict:
+    spec = spec or {
         "kind": "synthetic",
         "distribution": "clustered",
         "n": n,
@@ -116,4 +116,34 @@ def test_generation_loading_and_ground_truth_use_bounded_anonymous_memory(
         # Within a fixed budget of blocks, at most half the data size ...
         assert grown < min(BLOCK_BUDGET, large["train_bytes"] // 2), (stage, report)
         # ... and not growing with N: 4x the data (192 MB more) adds at most a few MB.
+        assert grown < small["growth"].get(stage, 0) + 16 * MiB, (stage, report)
+
+
+def byte_spec(n: int) -> dict:
+    return {
+        "kind": "synthetic-bytes",
+        "dtype": "uint8",
+        "n": n,
+        "dim": 128,
+        "queries": 1000,
+        "clusters": 64,
+        "spread": 0.5,
+        "seed": 9,
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
+def test_byte_generation_and_ground_truth_do_not_grow_with_n(tmp_path: Path) -> None:
+    """250k and 1M x 128 uint8 (32 and 128 MB): what 100M (12.8 GB) needs, block for block."""
+    small = peak_growth(SMALL, tmp_path / "cache", byte_spec(SMALL))
+    large = peak_growth(LARGE, tmp_path / "cache", byte_spec(LARGE))
+    assert large["train_bytes"] == LARGE * 128
+    report = {
+        name: {k: v // MiB for k, v in run["growth"].items()}
+        for name, run in (("small", small), ("large", large))
+    }
+    for stage in ("generate", "load", "ground_truth"):
+        grown = large["growth"].get(stage, 0)
+        assert grown < BLOCK_BUDGET, (stage, report)
         assert grown < small["growth"].get(stage, 0) + 16 * MiB, (stage, report)

@@ -8,12 +8,17 @@ single queries and (where the library can) batches.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import numpy as np
+import psutil
 from threadpoolctl import threadpool_limits
 
 from bench.errors import BenchError
+from bench.storage import release_pages
+
+BLOCK_BYTES = 128 << 20  # float32 bytes per block handed to a library by `row_blocks`
 
 
 class Backend(ABC):
@@ -22,6 +27,7 @@ class Backend(ABC):
     name: ClassVar[str]
     metrics: ClassVar[tuple[str, ...]] = ("euclidean", "angular")
     supports_batch: ClassVar[bool] = False  # True when batch_query uses the library's own batch
+    dtypes: ClassVar[tuple[str, ...]] = ("float32", "uint8", "int8")  # corpora it can index
 
     def __init__(self, metric: str, **build_params: Any) -> None:
         if metric not in self.metrics:
@@ -68,3 +74,38 @@ class Backend(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook, most libraries need nothing
         """Release the index (called before the worker exits)."""
+
+
+def row_blocks(data: np.ndarray, dtype: Any = np.float32) -> Iterator[tuple[int, np.ndarray]]:
+    """(first row, C-contiguous block in `dtype`) of `data`, about BLOCK_BYTES each.
+
+    For adapters that build from blocks: a memory-mapped corpus (float32 or bytes) is read,
+    converted and handed over one block at a time, and its pages are released after each
+    block, so the worker's RSS (what the memory cap polls) is the index plus one block.
+    """
+    step = max(1, BLOCK_BYTES // (4 * max(data.shape[1], 1)))
+    for start in range(0, len(data), step):
+        rows = data[start : start + step]
+        yield start, np.ascontiguousarray(rows, dtype=dtype)
+        release_pages(rows)
+
+
+def train_sample(data: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
+    """`count` rows drawn without replacement (in file order), as float32: a training set
+    for k-means or PQ that reads only those rows of a memory map."""
+    rows = np.sort(np.random.default_rng(seed).choice(len(data), min(count, len(data)), False))
+    sample = np.ascontiguousarray(data[rows], dtype=np.float32)
+    release_pages(data)
+    return sample
+
+
+def require_memory(needed_bytes: float, what: str) -> None:
+    """Raise MemoryError (the worker's `oom` row) when a build's estimated memory exceeds what
+    the machine has available now: an index that cannot fit fails at once, not after an hour
+    of adding blocks (nor by pushing the machine into the kernel's OOM killer)."""
+    available = psutil.virtual_memory().available
+    if needed_bytes > available:
+        raise MemoryError(
+            f"{what} needs about {needed_bytes / 2**30:.1f} GiB, "
+            f"expected at most the {available / 2**30:.1f} GiB available"
+        )

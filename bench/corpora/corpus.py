@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from bench.errors import BenchError
+from bench.storage import release_pages
 
 METRICS = ("euclidean", "angular", "inner_product")
 
@@ -29,7 +30,7 @@ class FileGroundTruth:
 class Corpus:
     """Vectors to index and held-out queries.
 
-    `train` and `queries` may be read-only memory maps: nothing here copies them.
+    `train` and `queries` (float32, or uint8/int8 bytes) may be read-only memory maps: never copied.
     `fingerprint` identifies exactly what produced the vectors (spec and code version),
     so that ground truth and results can be cached and matched by it.
     """
@@ -48,10 +49,11 @@ class Corpus:
         check_metric(self.metric)
         for role, matrix in (("train", self.train), ("queries", self.queries)):
             check_matrix(matrix, f"corpus {self.name!r} {role}")
-        if self.train.shape[1] != self.queries.shape[1]:
+        train, queries = self.train, self.queries
+        if train.shape[1] != queries.shape[1] or train.dtype != queries.dtype:
             raise BenchError(
-                f"corpus {self.name!r}: queries have dimension {self.queries.shape[1]}, "
-                f"expected the train dimension {self.train.shape[1]}"
+                f"corpus {self.name!r}: queries have dimension {queries.shape[1]}, expected the "
+                f"train dimension {train.shape[1]} (and dtype {train.dtype}, got {queries.dtype})"
             )
         for role, labels, matrix in (
             ("train_labels", self.train_labels, self.train),
@@ -78,19 +80,20 @@ def check_metric(metric: str) -> None:
 
 
 def check_matrix(matrix: np.ndarray, what: str, block_rows: int = 65536) -> None:
-    """A 2-D float32 matrix with at least one row and no NaN or infinity (checked in blocks)."""
+    """A non-empty 2-D float32, uint8 or int8 matrix; floats have no NaN or infinity (in blocks)."""
     if not isinstance(matrix, np.ndarray) or matrix.ndim != 2:
         shape = getattr(matrix, "shape", type(matrix).__name__)
         raise BenchError(f"{what}: expected a 2-D array (rows x dimension), got {shape}")
-    if matrix.dtype != np.float32:
-        raise BenchError(f"{what}: expected dtype float32, got {matrix.dtype}")
+    if matrix.dtype not in (np.float32, np.uint8, np.int8):
+        raise BenchError(f"{what}: expected dtype float32, got {matrix.dtype} (or uint8, int8)")
     if matrix.shape[0] == 0 or matrix.shape[1] == 0:
         raise BenchError(f"{what}: expected a non-empty matrix, got shape {matrix.shape}")
-    for start in range(0, matrix.shape[0], block_rows):
+    for start in range(0, matrix.shape[0] if matrix.dtype.kind == "f" else 0, block_rows):
         block = matrix[start : start + block_rows]
         if not np.isfinite(block).all():
             bad = start + int(np.argwhere(~np.isfinite(block))[0][0])
             raise BenchError(f"{what}: row {bad} contains NaN or infinity; expected finite values")
+        release_pages(block)
 
 
 def normalize_rows(matrix: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ from bench.config import Flag, NonNegativeInt, PositiveInt, Text, load, one_of, 
 from bench.corpora.corpus import METRICS, Corpus
 from bench.corpora.formats import FORMATS
 from bench.corpora.synthetic import SyntheticSpec
+from bench.corpora.synthetic_bytes import ByteSpec
 from bench.errors import BenchError
 
 COMMON_KEYS = ("kind", "description")
@@ -70,6 +71,7 @@ class ImagesSpec:
 # corpora and is loaded only for image datasets).
 KINDS: dict[str, tuple[type, str]] = {
     "synthetic": (SyntheticSpec, "bench.corpora.synthetic:corpus_from_params"),
+    "synthetic-bytes": (ByteSpec, "bench.corpora.synthetic_bytes:corpus_from_params"),
     "file": (FileSpec, "bench.corpora.files:file_corpus"),
     "images": (ImagesSpec, "bench.images.features:image_corpus_from_spec"),
     "named": (NamedSpec, "bench.catalogue.resolve:named_corpus"),

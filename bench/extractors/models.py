@@ -27,7 +27,7 @@ from typing import Any
 
 import torch
 
-from bench.corpora.download import fetch, matches
+from bench.download import fetch, matches
 from bench.errors import BenchError
 from bench.extractors.weights import RANDOM_SEED
 from bench.extractors.zoo import ExtractorSpec, get_spec

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.corpora.download import file_digest
+from bench.download import file_digest
 from bench.extractors.zoo import ExtractorSpec
 
 RANDOM_SEED = 0  # `weights: random` networks are seeded, so one fingerprint is one network

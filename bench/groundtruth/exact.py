@@ -24,7 +24,8 @@ chunks of T rows (a memory map is fine: only one chunk per thread is ever copied
 Memory: per thread one train chunk (T x (d+1)), one score buffer (R x T, 16 MB by default)
 and the candidate buffers of its task (at most MAX_TASK_ROWS x 2k), whatever the train size.
 Without `train_sq_norms`, the norms are computed chunk by chunk, so the train is read once
-per task and never whole.
+per task and never whole. A uint8/int8 train is converted chunk by chunk; the scores stay
+exact in float32 while every partial sum is an integer below 2^24 (uint8 up to d = 128).
 
 Where the time goes (1M x 128, 2048 queries, k=100, one thread, CPU seconds): the GEMM runs
 at ~80% of the 4096^2 SGEMM rate (K = d + 1 = 129 is a short inner dimension: each score is
@@ -44,6 +45,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from bench.errors import BenchError
+from bench.storage import release_pages
 
 MAX_K = 100
 # Query rows screened together by one minimum per train column: larger groups make that pass
@@ -72,8 +74,10 @@ def squared_norms(matrix: np.ndarray, block_rows: int = NORM_BLOCK_ROWS) -> np.n
     """Squared L2 norm of every row, in float32, reading `matrix` in blocks."""
     out = np.empty(len(matrix), dtype=np.float32)
     for start in range(0, len(matrix), block_rows):
-        block = np.asarray(matrix[start : start + block_rows], dtype=np.float32)
+        rows = matrix[start : start + block_rows]
+        block = np.asarray(rows, dtype=np.float32)  # bytes: converted one block at a time
         out[start : start + len(block)] = np.einsum("ij,ij->i", block, block)
+        release_pages(rows)
     return out
 
 
@@ -232,7 +236,8 @@ def _scan(
     for t0 in range(0, len(train), train_block):
         width = min(train_block, len(train) - t0)
         part = chunk[:width]
-        part[:, :d] = train[t0 : t0 + width]
+        part[:, :d] = train[t0 : t0 + width]  # uint8/int8 converted here, one chunk at a time
+        release_pages(train[t0 : t0 + width])  # a memory map's RSS stays one chunk
         if metric != "euclidean":
             part[:, d] = 0.0
         elif train_sq_norms is not None:

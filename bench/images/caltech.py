@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import paths
-from bench.corpora.download import COMPLETE_MARKER, download_and_unpack
+from bench.download import COMPLETE_MARKER, download_and_unpack
 from bench.errors import BenchError
 
 # The official archive on CaltechDATA (doi:10.22002/D1.20086): caltech-101.zip wraps

@@ -66,8 +66,19 @@ def fit_power_law(sizes: np.ndarray, costs: np.ndarray) -> tuple[float, float]:
     return float(exponent), float(intercept)
 
 
+def curve_names(names: pd.Series, corpora: pd.Series) -> pd.Series:
+    """Curve names: `names` alone, or `name · family` when the run holds several corpus
+    families (the corpus name without its size suffix: scale-10m -> scale, huge-u8-1m ->
+    huge-u8; names without such a suffix share one family), so float and byte corpora of
+    one algorithm are fitted separately."""
+    family = corpora.astype(str).str.extract(r"^(.*)-\d+[kmb]?$", expand=False).fillna("")
+    return names.where(family.eq("") | (family.nunique() < 2), names + " · " + family)
+
+
 def _run_points(frame: pd.DataFrame, min_recall: float, mode: str) -> pd.DataFrame:
     ok = frame[frame["status"] == "ok"]
+    if "corpus" in ok:
+        ok = ok.assign(algorithm=curve_names(ok["algorithm"], ok["corpus"]))
     if ok.empty:
         return pd.DataFrame(columns=POINT_COLUMNS)
     per_n = ["algorithm", "n_train"]
@@ -109,7 +120,7 @@ def _groundtruth_points(run_dir: Path | None) -> pd.DataFrame:
     table = table[pd.to_numeric(table["seconds"], errors="coerce").notna()]
     return pd.DataFrame(
         {
-            "algorithm": GROUND_TRUTH,
+            "algorithm": curve_names(pd.Series(GROUND_TRUTH, index=table.index), table["corpus"]),
             "measure": "groundtruth_s",
             "n_train": table["n_train"].astype(int),
             "value": table["seconds"].astype(float),

@@ -198,8 +198,8 @@ def main(argv: list[str]) -> int:
     emit = Emitter(out_path)
     try:
         run_job(job, emit)
-    except MemoryError:
-        emit({"event": "error", "status": "oom", "error": "MemoryError in the worker"})
+    except MemoryError as exc:
+        emit({"event": "error", "status": "oom", "error": f"MemoryError in the worker: {exc}"})
         return 3
     except Exception as exc:  # every failure becomes a row; the parent decides the rest
         text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
