@@ -49,9 +49,9 @@ def test_byte_corpus_is_a_u8bin_file_and_smaller_sizes_are_prefixes(bench_env: P
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"dtype": "float16"}, "expected dtype uint8 or int8"),
-        ({"metric": "angular"}, "metric euclidean or inner_product"),
-        ({"colour": "red"}, "bad synthetic-bytes parameters"),
+        ({"dtype": "float16"}, "dtype='float16': expected one of uint8, int8"),
+        ({"metric": "angular"}, "metric='angular': expected one of euclidean, inner_product"),
+        ({"colour": "red"}, "unknown key 'colour': expected one of n, dim, dtype"),
         ({"n": 0}, "positive integer"),
     ],
 )
