@@ -251,7 +251,7 @@ SYNTHETIC = {"kind": "synthetic", "distribution": "gaussian", "n": 10, "dim": 2}
 @pytest.mark.parametrize(
     "spec, expected",
     [
-        ({"kind": "synthtic"}, "kind='synthtic': expected one of synthetic, synthetic-bytes, file, images"),
+        ({"kind": "synthtic"}, "kind='synthtic': expected one of synthetic, synthetic-bytes"),
         ({**SYNTHETIC, "n": "10"}, "n='10': expected a positive integer"),
         ({**SYNTHETIC, "dim": 2.5}, "dim=2.5: expected a positive integer"),
         ({**SYNTHETIC, "spread": 0}, "spread=0: expected a number > 0"),

@@ -195,12 +195,15 @@ def test_wrong_shape_from_the_server_is_refused(server, crop_catalogue, tmp_path
     assert not part_path(local_dir(entry) / "queries.fbin").exists()
 
 
+# VmHWM is this process' own peak (reset at exec); ru_maxrss would include the peak of the
+# pytest process that started it, whatever the download did.
 MEMORY_SCRIPT = """
-import resource, sys
+import re, sys
 from pathlib import Path
 from bench.catalogue.transfer import download
 download(sys.argv[1], Path(sys.argv[2]), show_progress=False)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+status = Path("/proc/self/status").read_text()
+print(int(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1)) * 1024)
 """
 
 

@@ -68,6 +68,9 @@ def _or_empty(value: Any) -> Any:
 
 AdapterName = Annotated[str, PlainValidator(_adapter_name)]
 Metrics = tuple[one_of(METRICS), ...]  # type: ignore[misc]
+# The vector types an adapter indexes (bytes are converted per block by the others).
+DTYPES = ("float32", "uint8", "int8")
+Dtypes = tuple[one_of(DTYPES), ...]  # type: ignore[misc]
 Scalar = Annotated[Any, PlainValidator(_scalar)]
 Values = Annotated[list[Scalar], BeforeValidator(_as_list)]  # one value or a list of them
 
@@ -145,6 +148,7 @@ class AlgorithmSpec:
     fixed: Annotated[dict[str, Scalar], BeforeValidator(_or_empty)] = field(default_factory=dict)
     params: ParamDeclarations | None = None
     grids: Annotated[dict[str, Grid], BeforeValidator(_or_empty)] = field(default_factory=dict)
+    dtypes: Dtypes | None = None
 
 
 @schema
@@ -171,6 +175,7 @@ class Algorithm:
     adapter: str  # "module:Class"
     metrics: tuple[str, ...]
     fixed: Params = field(default_factory=dict)
+    dtypes: tuple[str, ...] = DTYPES
     grids: dict[str, list[Params]] = field(default_factory=dict)
     source: Path | None = None
     params: ParamDeclarations | None = None  # None: the file declares no parameters
@@ -294,6 +299,7 @@ def _algorithms_in(path: Path) -> list[Algorithm]:
                 install=data.install or f"pip install {data.library}",
                 adapter=spec.adapter or data.adapter,
                 metrics=tuple(spec.metrics or data.metrics),
+                dtypes=tuple(spec.dtypes or DTYPES),
                 fixed=dict(spec.fixed),
                 grids=dict(spec.grids),
                 source=path,

@@ -156,6 +156,15 @@ def plan_jobs(
                     corpus.metric,
                 )
                 continue
+            if str(corpus.train.dtype) not in algorithm.dtypes:
+                log.info(
+                    "skipping %s on %s: it indexes %s vectors, the corpus holds %s",
+                    algorithm.name,
+                    corpus_name,
+                    "/".join(algorithm.dtypes),
+                    corpus.train.dtype,
+                )
+                continue
             modes, reason = measurable_modes(suite, algorithm)
             if not modes:  # a row, so that resume does not plan (and rebuild) it again
                 unavailable.append(
