@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
+import re
 import tarfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
@@ -332,3 +335,96 @@ def test_undecodable_images_are_reported_on_every_run_and_empty_classes_dropped(
         assert len(corpus.train) + len(corpus.queries) == 8
         labels = np.concatenate([corpus.train_labels, corpus.query_labels])
         assert sorted(set(labels.tolist())) == [0, 1]
+
+
+@pytest.fixture
+def shape_views(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The image stage's views (t-SNE, query grid) of a synthetic shapes folder, with the
+    real mean-colour ONNX extractor: the run directory, the features and the answers."""
+    from bench.images.features import extract_features, extractor_spec
+    from bench.images.quality import evaluate
+    from bench.images.stage import image_views
+
+    monkeypatch.setenv("BENCH_CACHE", str(tmp_path / "cache"))
+    root = write_image_folder(tmp_path / "shapes", count=4 * len(KINDS), size=48, seed=2)
+    spec = extractor_spec(
+        {
+            "model": "mean-colour",
+            "onnx": str(mean_colour_onnx(tmp_path / "mean.onnx")),
+            "preprocess": {"input_size": 32, "resize": 32, "mean": [0, 0, 0], "std": [1, 1, 1]},
+        }
+    )
+    features = extract_features(load_image_set(root, split="seeded", seed=1), spec)
+    kept = features.image_set
+    _, answers = evaluate(features.vectors, kept.labels, kept.is_train)
+    run_dir = tmp_path / "run"
+    (run_dir / "plots").mkdir(parents=True)
+    image_views("mean-colour", features, answers, run_dir, {})
+    return run_dir, features, answers
+
+
+def test_tsne_points_carry_class_path_and_thumbnail_into_the_report(shape_views) -> None:
+    import base64
+
+    from bench.images.plots import THUMB_PX, tsne_points
+    from bench.report import html, markdown
+    from bench.report.document import Report
+    from bench.report.sections import tsne
+
+    run_dir, features, _ = shape_views
+    kept = features.image_set
+    table = pd.read_csv(run_dir / "tsne.csv")
+    assert list(table.columns) == ["model", "x", "y", "class", "path", "thumbnail"]
+    assert len(table) == int((~kept.is_train).sum()) and set(table["model"]) == {"mean-colour"}
+    assert (table["path"].str.split("/").str[0] == table["class"]).all(), "class of the folder"
+    assert all((kept.root / path).exists() for path in table["path"])
+    assert table["thumbnail"].str.startswith("data:image/jpeg;base64,").all()
+    thumbnail = base64.b64decode(table["thumbnail"].iloc[0].split(",", 1)[1])
+    assert Image.open(io.BytesIO(thumbnail)).size == (THUMB_PX, THUMB_PX)
+    assert (run_dir / "plots" / "tsne-mean-colour.png").exists()
+    paths = list(kept.paths[:30])
+    sample = tsne_points(np.zeros((30, 2)), np.zeros(30, int), ("a",), paths, kept.root, 7)
+    assert len(sample) == 7, "the points kept (and the report's size) are bounded"
+
+    part = tsne.section(pd.DataFrame(), run_dir)
+    assert part is not None and part.title == "t-SNE of image features"
+    assert part.images == (run_dir / "plots" / "tsne-mean-colour.png",)
+    traces = part.figures[0].data
+    assert {trace.name for trace in traces} == set(table["class"])
+    hovered = {row[0]: row[1] for trace in traces for row in trace.customdata}
+    assert hovered == dict(zip(table["thumbnail"], table["path"], strict=True))
+    page = html.render(Report("images", run_dir, [part]))
+    assert page.count('data-figure="1"') == 1 and "figure-drawn" in page
+    spec = re.search(r'<script type="application/json" id="[^"]+-data">(.*?)</script>', page)
+    drawn = json.loads(spec.group(1).replace("<\\/", "</"))["data"]
+    assert {row[0] for trace in drawn for row in trace["customdata"]} == set(table["thumbnail"])
+    assert "image-hover" in page, "the hover script that shows the thumbnails is in the page"
+    assert "tsne.csv" in tsne.TABLE and "![tsne-mean-colour]" in markdown.render(
+        Report("images", run_dir, [part]), run_dir
+    )
+
+
+def test_query_grid_writes_class_and_distance_on_each_result(shape_views) -> None:
+    from bench.images.plots import query_figure
+    from bench.images.stage import query_results
+
+    run_dir, features, answers = shape_views
+    assert (run_dir / "plots" / "queries-mean-colour.png").stat().st_size > 0
+    rows = query_results(features, answers)
+    assert len(rows) == 8 and all(len(row.results) == 6 for row in rows)
+    vectors = features.vectors / np.linalg.norm(features.vectors, axis=1, keepdims=True)
+    by_path = {path: i for i, path in enumerate(features.image_set.paths)}
+    root = features.image_set.root
+    for row in rows:
+        assert row.distances == sorted(row.distances), "nearest first"
+        query = vectors[by_path[row.query.relative_to(root).as_posix()]]
+        first = vectors[by_path[row.results[0].relative_to(root).as_posix()]]
+        assert row.distances[0] == pytest.approx(1 - query @ first, abs=1e-5)
+        assert row.classes == [file.parent.name for file in row.results]
+    fig = query_figure(rows)
+    titles = [(ax.get_title(), ax.title.get_color()) for ax in fig.axes if ax.get_title()]
+    assert len(titles) == 8 * 7
+    for row in rows:
+        assert (f"query\n{row.query_class}", "black") in titles
+        for name, distance, hit in zip(row.classes, row.distances, row.hits, strict=True):
+            assert (f"{name}\nd={distance:.3f}", "green" if hit else "red") in titles

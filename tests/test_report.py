@@ -178,7 +178,7 @@ def test_figures_carry_hover_and_axis_switch(report: dict[str, str]) -> None:
     names = {trace["name"] for trace in spec["data"] if trace.get("showlegend")}
     assert names == {"test-exact", "test-inaccurate"}
     hover = " ".join(text for trace in spec["data"] for text in trace["hovertext"])
-    assert "QPS" in hover and "over 2 reps" in hover and "p99 latency" in hover
+    assert "QPS" in hover and "95% CI of median" in hover and "p99 latency" in hover
     buttons = spec["layout"]["updatemenus"][0]["buttons"]
     assert [b["label"] for b in buttons] == [SPREAD_BUTTON, LINEAR_BUTTON]
 
@@ -209,21 +209,62 @@ def test_points_keep_k_and_corpus_versions_apart(run_dir: Path) -> None:
 
 def test_qps_spread_from_rows_or_repetitions(run_dir: Path) -> None:
     frame = read_results(run_dir)
-    computed = operating_points(frame, "single")
-    assert (computed["repetitions"] == 2).all() and not computed["qps_ci"].any()
+    given = operating_points(frame, "single")  # the runner's interval of the median, CV
+    assert given["qps_ci"].all() and (given["repetitions"] == 2).all()
+    assert (given["qps_low"] <= given["qps"]).all() and (given["qps"] <= given["qps_high"]).all()
+    first = frame[(frame["status"] == "ok") & (frame["mode"] == "single")].iloc[0]
+    same = ["corpus", "algorithm", "label"]
+    point = given[(given[same] == first[same]).all(axis=1)]
+    assert point["qps_low"].iloc[0] == pytest.approx(first["qps_ci_low"])
+    assert point["qps_cv"].iloc[0] == pytest.approx(first["qps_cv"])
+    assert spread_text(given.iloc[0]).startswith("95% CI of median")
+    imported = frame.assign(qps_ci_low=math.nan, qps_ci_high=math.nan, qps_cv=math.nan)
+    computed = operating_points(imported, "single")  # no interval in the rows: the range
+    assert not computed["qps_ci"].any()
     assert (computed["qps_low"] <= computed["qps"]).all()
     assert (computed["qps"] <= computed["qps_high"]).all()
     assert "over 2 reps" in spread_text(computed.iloc[0])
-    given = frame.assign(
-        qps_median_ci_low=frame["qps"] * 0.9,
-        qps_median_ci_high=frame["qps"] * 1.1,
-        qps_cv=0.05,
-        noisy="True",
-    )
-    points = operating_points(given, "single")
-    assert points["qps_ci"].all() and points["noisy"].all()
-    text = spread_text(points.iloc[0])
-    assert text.startswith("95% CI") and "CV 5.0%" in text and "NOISY" in text
+    noisy = operating_points(frame.assign(qps_cv=0.073, noisy=1), "single")
+    assert noisy["noisy"].all()
+    assert spread_text(noisy.iloc[0]).endswith("noisy (CV 7.3%)")
+
+
+def test_noise_table_and_noisy_marks(run_dir: Path, tmp_path: Path) -> None:
+    """The exact adapter's points of a real run declared noisy: the report's noise table counts
+    them, and their markers are open in the QPS plots, their hover says `noisy (CV x%)`."""
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    frame = pd.read_csv(copy / "results.csv", dtype=str, keep_default_na=False)
+    ok = frame["status"] == "ok"
+    mark = ok & (frame["algorithm"] == "test-exact")
+    frame.loc[mark, "noisy"], frame.loc[mark, "qps_cv"] = "1", "0.123"
+    frame.loc[ok & ~mark, "noisy"], frame.loc[ok & ~mark, "qps_cv"] = "0", "0.01"
+    frame.loc[ok, "load_1m"], frame.loc[ok, "other_cpu_s"] = "1.5", "0.25"
+    frame.to_csv(copy / "results.csv", index=False)
+    result = bench("report", copy)
+    assert result.returncode == 0, result.stdout + result.stderr
+    md = (copy / "report.md").read_text()
+    assert "## Measurement noise" in md and "| median QPS CV | noisy points |" in md
+    noise = md.split("## Measurement noise", 1)[1].split("\n## ", 1)[0]
+    table = [line for line in noise.splitlines() if line.startswith("| tiny-")]
+    assert len(table) == 2 * 2, "one row per corpus and mode"
+    assert all("| 1.50 | 0.250 |" in line for line in table)
+    points = operating_points(read_results(copy))
+    for (corpus, mode), mine in points.groupby(["corpus", "mode"]):
+        share = f"{int(mine['noisy'].sum())} ({mine['noisy'].mean():.0%})"
+        row = next(line for line in table if line.startswith(f"| {corpus} | {mode} |"))
+        assert f"| {share} |" in row and mine["noisy"].any()
+    html = (copy / "report.html").read_text()
+    specs = re.findall(r'<script type="application/json" id="[^"]+-data">(.*?)</script>', html)
+    first = json.loads(specs[0].replace("<\\/", "</"))  # recall vs QPS: exact open, not others
+    assert first["layout"]["yaxis"]["title"]["text"].startswith("queries per second")
+    for trace in first["data"]:
+        symbols = trace["marker"]["symbol"]
+        symbols = symbols if isinstance(symbols, list) else [symbols] * len(trace["hovertext"])
+        opened = [s.endswith("-open") for s in symbols]
+        noisy = ["noisy (CV 12.3%)" in text for text in trace["hovertext"]]
+        assert opened == noisy and all(opened) == (trace["name"] == "test-exact"), trace["name"]
+    assert "Open markers: noisy points" in html
 
 
 def test_fronts_for_costs_keep_the_cheapest() -> None:

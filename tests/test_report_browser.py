@@ -212,3 +212,46 @@ def test_site_pages_open_offline(browser: object, run_dir: Path, tmp_path: Path)
         watched.page.context.close()
     index = (tmp_path / "site" / "index.html").read_text()
     assert 'href="algorithm/annoy.html"' in index and 'href="corpus/tiny-angular.html"' in index
+
+
+def test_tsne_hover_shows_the_thumbnail(browser: object, tmp_path: Path) -> None:
+    """The t-SNE section of an image run: hovering a point shows its image beside the cursor."""
+    import base64
+    import io
+
+    import pandas as pd
+    from PIL import Image
+
+    from bench.report.document import Report
+    from bench.report.sections import tsne
+
+    def thumbnail(colour: str) -> str:
+        buffer = io.BytesIO()
+        Image.new("RGB", (48, 48), colour).save(buffer, format="JPEG")
+        return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+    run = tmp_path / "run"
+    run.mkdir()
+    pd.DataFrame(
+        {
+            "model": "lite0",
+            "x": [0.0, 5.0, 10.0],
+            "y": [0.0, 8.0, 3.0],
+            "class": ["ant", "bee", "bee"],
+            "path": ["ant/1.jpg", "bee/2.jpg", "bee/3.jpg"],
+            "thumbnail": [thumbnail("red"), thumbnail("blue"), thumbnail("green")],
+        }
+    ).to_csv(run / tsne.TABLE, index=False)
+    html.write(Report("t-SNE", run, [tsne.section(pd.DataFrame(), run)]), run / "report.html")
+    watched = open_page(browser, run / "report.html")
+    page = watched.page
+    div_id = page.locator("div[data-figure]").first.get_attribute("id")
+    drawn(page, div_id)
+    page.mouse.move(*trace_point(page, div_id, "bee", 1))
+    page.wait_for_selector("img.image-hover", state="visible")
+    assert page.get_attribute("img.image-hover", "src") == thumbnail("green")
+    assert "bee/3.jpg" in page.locator(".hoverlayer").text_content()
+    page.screenshot(path=str(tmp_path / "tsne-hover.png"))
+    page.mouse.move(5, 5)
+    page.wait_for_selector("img.image-hover", state="hidden")
+    assert watched.requests == [] and watched.errors == []

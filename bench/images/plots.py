@@ -1,8 +1,12 @@
-"""Plots of image retrieval: t-SNE scatter and thumbnail grid, query-result grids, PCA sweep,
-and extraction throughput."""
+"""Plots of image retrieval: t-SNE scatter, its thumbnail grid and the points (with small
+thumbnails) for the report's interactive t-SNE, query-result grids, PCA sweep, and
+extraction throughput."""
 
 from __future__ import annotations
 
+import base64
+import io
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -12,9 +16,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.figure import Figure
 from PIL import Image, ImageOps
 
 from bench.extractors.decode import decode_rgb
+
+TSNE_POINTS = 400  # points (with thumbnails) kept for the interactive t-SNE: bounds the report
+THUMB_PX = 48
 
 
 def tsne_embedding(vectors: np.ndarray, seed: int = 0) -> np.ndarray:
@@ -69,29 +77,94 @@ def thumbnail_grid(
     return path
 
 
-def query_grid(
-    query_files: list[Path],
-    result_files: list[list[Path]],
-    hits: list[list[bool]],
-    path: Path,
-    thumb: int = 96,
-) -> Path:
-    """One row per query: the query, then its results framed green (same class) or red."""
-    columns = 1 + max(len(r) for r in result_files)
-    canvas = Image.new("RGB", (columns * (thumb + 6), len(query_files) * (thumb + 6)), "white")
-    for row, (query, results, marks) in enumerate(
-        zip(query_files, result_files, hits, strict=True)
-    ):
-        for column, (file, colour) in enumerate(
-            [(query, "black")]
-            + [(f, "green" if h else "red") for f, h in zip(results, marks, strict=True)]
-        ):
+def thumbnail_uri(file: Path, size: int = THUMB_PX) -> str:
+    """A `size` px square JPEG of the image as a data URI; empty if it cannot be decoded."""
+    image = decode_rgb(file, size)
+    if image is None:
+        return ""
+    buffer = io.BytesIO()
+    ImageOps.fit(image, (size, size)).save(buffer, format="JPEG", quality=75)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def tsne_points(
+    points: np.ndarray,
+    labels: np.ndarray,
+    classes: tuple[str, ...],
+    paths: list[str],
+    root: Path,
+    limit: int = TSNE_POINTS,
+) -> list[dict[str, object]]:
+    """Rows x, y, class, path (relative to `root`), thumbnail (data URI) for at most `limit`
+    points, a seeded sample, in their original order: the report draws these with the
+    thumbnail on hover, so their number bounds the report's size (about 2 kB a point)."""
+    keep = np.arange(len(points))
+    if len(keep) > limit:
+        keep = np.sort(np.random.default_rng(0).choice(len(points), size=limit, replace=False))
+    return [
+        {
+            "x": float(points[i, 0]),
+            "y": float(points[i, 1]),
+            "class": classes[labels[i]],
+            "path": paths[i],
+            "thumbnail": thumbnail_uri(root / paths[i]),
+        }
+        for i in keep
+    ]
+
+
+@dataclass(frozen=True)
+class QueryResults:
+    """One row of a query-result grid: a query image and its nearest train images."""
+
+    query: Path
+    query_class: str
+    results: list[Path]
+    classes: list[str]
+    distances: list[float]  # cosine distance to the query
+
+    @property
+    def hits(self) -> list[bool]:
+        return [name == self.query_class for name in self.classes]
+
+
+def query_figure(rows: list[QueryResults], thumb: int = 96) -> Figure:
+    """One row per query: the query, then its results, each with its class and distance
+    written above it, framed green (same class as the query) or red."""
+    columns = 1 + max(len(row.results) for row in rows)
+    inches = thumb / 60
+    fig, axes = plt.subplots(
+        len(rows), columns, figsize=(columns * inches, len(rows) * inches * 1.3), squeeze=False
+    )
+    for ax_row, row in zip(axes, rows, strict=True):
+        cells = [(row.query, f"query\n{row.query_class}", "black")] + [
+            (file, f"{name}\nd={distance:.3f}", "green" if hit else "red")
+            for file, name, distance, hit in zip(
+                row.results, row.classes, row.distances, row.hits, strict=True
+            )
+        ]
+        for ax in ax_row:
+            ax.axis("off")
+        for ax, (file, text, colour) in zip(ax_row, cells, strict=False):
             image = decode_rgb(file, thumb)
-            if image is None:
-                continue
-            tile = ImageOps.expand(ImageOps.fit(image, (thumb, thumb)), border=3, fill=colour)
-            canvas.paste(tile, (column * (thumb + 6), row * (thumb + 6)))
-    canvas.save(path)
+            if image is not None:
+                ax.imshow(ImageOps.fit(image, (thumb, thumb)))
+            ax.axis("on")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_edgecolor(colour)
+                spine.set_linewidth(3)
+            ax.set_title(text, fontsize=7, color=colour, pad=2)
+    fig.tight_layout(pad=0.3)
+    return fig
+
+
+def query_grid(rows: list[QueryResults], path: Path, thumb: int = 96) -> Path:
+    """query_figure written as a PNG."""
+    fig = query_figure(rows, thumb)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
     return path
 
 

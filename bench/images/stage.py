@@ -1,7 +1,8 @@
 """The image stage of a suite: extractor throughput, retrieval quality, PCA sweep, t-SNE.
 
 Configured by a suite's `images:` mapping; writes tidy CSVs (extraction.csv, quality.csv,
-categories.csv, pca.csv) and plots into the run directory. Each model's results are written
+categories.csv, pca.csv, tsne.csv: t-SNE points with thumbnails for the report) and plots
+into the run directory. Each model's results are written
 once; a resumed run skips models already in quality.csv.
 """
 
@@ -132,7 +133,7 @@ def run_image_stage(config: dict[str, Any], run_dir: Path) -> None:
             categories.head(WORST).assign(model=model).to_dict("records"),
         )
         append_table(run_dir / "pca.csv", pca_sweep(features, config.get("pca_dims", [])))
-        _image_plots(model, features, answers, plots_dir, config)
+        image_views(model, features, answers, run_dir, config)
         append_table(run_dir / "quality.csv", quality)  # last: marks the model as done
     if (run_dir / "pca.csv").exists():
         plots.plot_pca_sweep(pd.read_csv(run_dir / "pca.csv"), plots_dir / "pca-sweep.png")
@@ -158,14 +159,16 @@ def _onnx(spec: Any, sample: list[Path]) -> tuple[Path, dict[str, Any]]:
     return export_onnx(spec, batch)
 
 
-def _image_plots(
-    model: str, features: Features, answers: np.ndarray, plots_dir: Path, config: dict[str, Any]
+def image_views(
+    model: str, features: Features, answers: np.ndarray, run_dir: Path, config: dict[str, Any]
 ) -> None:
+    """t-SNE of the test split (PNG, thumbnail grid, points in RUN_DIR/tsne.csv) and the grid
+    of a few queries' results (train/test `answers`) with class and distance on each image."""
     kept = features.image_set
     test = ~kept.is_train
-    test_files = [kept.root / p for p in np.asarray(kept.paths)[test]]
-    train_files = [kept.root / p for p in np.asarray(kept.paths)[kept.is_train]]
+    plots_dir = run_dir / "plots"
     if config.get("tsne", True):
+        test_paths = list(np.asarray(kept.paths, dtype=object)[test])
         points = plots.tsne_embedding(features.vectors[test])
         plots.plot_tsne(
             points,
@@ -174,13 +177,33 @@ def _image_plots(
             f"{model}: t-SNE of the test split",
             plots_dir / f"tsne-{model}.png",
         )
-        plots.thumbnail_grid(points, test_files, plots_dir / f"tsne-grid-{model}.png")
-    rng = np.random.default_rng(0)
-    picks = rng.choice(len(test_files), size=min(8, len(test_files)), replace=False)
-    train_labels, test_labels = kept.labels[kept.is_train], kept.labels[test]
-    plots.query_grid(
-        [test_files[i] for i in picks],
-        [[train_files[j] for j in answers[i, :6]] for i in picks],
-        [[train_labels[j] == test_labels[i] for j in answers[i, :6]] for i in picks],
-        plots_dir / f"queries-{model}.png",
-    )
+        plots.thumbnail_grid(
+            points, [kept.root / p for p in test_paths], plots_dir / f"tsne-grid-{model}.png"
+        )
+        rows = plots.tsne_points(points, kept.labels[test], kept.classes, test_paths, kept.root)
+        append_table(run_dir / "tsne.csv", [{"model": model, **row} for row in rows])
+    plots.query_grid(query_results(features, answers), plots_dir / f"queries-{model}.png")
+
+
+def query_results(
+    features: Features, answers: np.ndarray, count: int = 8, shown: int = 6
+) -> list[plots.QueryResults]:
+    """`count` seeded test queries with their first `shown` train answers, each answer's
+    class and cosine distance (the distance the answers were found by)."""
+    kept = features.image_set
+    train, test = np.flatnonzero(kept.is_train), np.flatnonzero(~kept.is_train)
+    vectors = normalize_rows(features.vectors)
+    picks = np.random.default_rng(0).choice(len(test), size=min(count, len(test)), replace=False)
+    rows = []
+    for i in picks:
+        query, found = test[i], train[answers[i, :shown]]
+        rows.append(
+            plots.QueryResults(
+                query=kept.root / kept.paths[query],
+                query_class=kept.classes[kept.labels[query]],
+                results=[kept.root / kept.paths[j] for j in found],
+                classes=[kept.classes[kept.labels[j]] for j in found],
+                distances=[float(1.0 - vectors[query] @ vectors[j]) for j in found],
+            )
+        )
+    return rows

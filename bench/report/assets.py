@@ -16,7 +16,7 @@ from pathlib import Path
 
 STATIC = Path(__file__).parent / "static"
 PLOTLY_FILE = "plotly-basic.min.js"
-LOADER_FILE = "lazy-figures.js"
+LOADER_FILES = ("lazy-figures.js", "image-hover.js")  # the figure loader, then its add-ons
 
 
 @cache
@@ -26,4 +26,4 @@ def plotly_js() -> str:
 
 @cache
 def loader_js() -> str:
-    return (STATIC / LOADER_FILE).read_text(encoding="utf-8")
+    return "\n".join((STATIC / name).read_text(encoding="utf-8") for name in LOADER_FILES)

@@ -1,8 +1,10 @@
 """Interactive (plotly) figures of one panel: recall against QPS, build time, index size and
 p99 latency, P@k against QPS, and QPS at recall targets as bars.
 
-Every point's hover names its series and parameter label with recall, QPS and its spread,
-build time, index size and p99 latency. A series is one legend entry (click hides it,
+Every point's hover names its series and parameter label with recall, QPS and its spread
+(the 95 % interval of the median), build time, index size and p99 latency. On QPS plots a
+noisy point (QPS CV over its repetitions above bench.metrics.spread.NOISY_CV) is drawn with
+an open marker and its hover says `noisy (CV x%)`. A series is one legend entry (click hides it,
 double click isolates it) grouping its Pareto front (line) and all its points (faint).
 
 Recall axes start on a "high-recall" scale, x = -log10(1 - recall) with ticks written as
@@ -110,7 +112,11 @@ def front_figure(
                     legendgroup=str(series),
                     showlegend=is_front,
                     mode="lines+markers" if is_front else "markers",
-                    marker={"color": colour, "symbol": symbol, "size": 7 if is_front else 6},
+                    marker={
+                        "color": colour,
+                        "symbol": _symbols(part, symbol, measure.column == "qps"),
+                        "size": 7 if is_front else 6,
+                    },
                     line={"color": colour, "width": 1.5},
                     opacity=1.0 if is_front else 0.3,
                     hovertext=[hover[i] for i in part.index],
@@ -129,6 +135,13 @@ def front_figure(
     if x == "recall":
         _recall_axis_buttons(fig, panel.k)
     return fig
+
+
+def _symbols(points: pd.DataFrame, symbol: str, mark_noisy: bool) -> str | list[str]:
+    """The series' symbol, open for noisy points when `mark_noisy` (their QPS moved)."""
+    if not mark_noisy or not points["noisy"].any():
+        return symbol
+    return [f"{symbol}-open" if noisy else symbol for noisy in points["noisy"]]
 
 
 def _recall_axis_buttons(fig: go.Figure, k: int) -> None:

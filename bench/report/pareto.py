@@ -1,7 +1,7 @@
 """Recall versus QPS Pareto fronts as static PNGs (seaborn), one per panel.
 
 The PNGs are for the Markdown summary and PR comments; the HTML report draws the same
-fronts interactively (bench.report.figures)."""
+fronts interactively (bench.report.figures). Noisy points are drawn hollow."""
 
 from __future__ import annotations
 
@@ -32,7 +32,17 @@ def plot_pareto(frame: pd.DataFrame, out_dir: Path, mode: str = "single") -> lis
         for i, (series, mine) in enumerate(sorted(group.groupby("series"))):
             front = pareto_front(mine)
             color, marker = colours[i % 20], MARKERS[i % len(MARKERS)]
-            ax.scatter(mine["recall"], mine["qps"], color=color, alpha=0.25, s=12, marker=marker)
+            quiet, noisy = mine[~mine["noisy"]], mine[mine["noisy"]]
+            ax.scatter(quiet["recall"], quiet["qps"], color=color, alpha=0.25, s=12, marker=marker)
+            ax.scatter(  # noisy points hollow, as in the interactive plots
+                noisy["recall"],
+                noisy["qps"],
+                facecolors="none",
+                edgecolors=[color],
+                s=30,
+                marker=marker,
+                linewidths=1,
+            )
             ax.plot(front["recall"], front["qps"], marker=marker, ms=5, color=color, label=series)
         ax.set_yscale("log")
         ax.set_xlabel(f"recall@{panel.k}")

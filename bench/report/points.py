@@ -7,9 +7,10 @@ name, never meet on one curve. Plots draw one panel per setting (corpus, fingerp
 k) and mode, and one series per algorithm in it; when an algorithm was measured with several
 thread settings or library versions in a panel, each is its own series.
 
-QPS spread: when the rows carry `qps_median_ci_low`/`qps_median_ci_high` (a confidence
-interval of the median over repetitions), `qps_cv` and `noisy`, those are used; otherwise the
-spread is computed here from the repetitions: their range and coefficient of variation.
+QPS spread: the runner writes each point's 95 % interval of the median QPS (`qps_ci_low`,
+`qps_ci_high`), its CV (`qps_cv`) and `noisy` on every row of the point; those are used. Rows
+without them (imported results, older runs) get the spread computed here from the
+repetitions: their range and coefficient of variation.
 """
 
 from __future__ import annotations
@@ -26,33 +27,29 @@ from bench.results.identity import POINT, SETTING, curve_labels, describe, slug,
 IDENTITY = POINT  # a configuration: bench.results.identity, the one definition
 PANEL = [*SETTING, "mode"]
 MODE_ORDER = {"single": 0, "batch": 1}  # panels of a corpus: single-query mode first
-CI_COLUMNS = ("qps_median_ci_low", "qps_median_ci_high")
+CI_COLUMNS = ("qps_ci_low", "qps_ci_high")
 
 
 def operating_points(frame: pd.DataFrame, mode: str | None = None) -> pd.DataFrame:
     """One row per configuration of the ok rows (of one mode, if given).
 
     recall, P@k and mAP are means over repetitions; qps, build_s and p99 latency medians;
-    qps_low/qps_high the confidence interval of the median when the rows carry one (`qps_ci`
-    True), else the range over repetitions; qps_cv the coefficient of variation."""
+    qps_low/qps_high the 95 % interval of the median where the rows carry one (`qps_ci`
+    True), else the range over repetitions; qps_cv the rows' CV, else computed; `noisy`
+    whether the rows say the point is noisy."""
     ok = frame[frame["status"] == "ok"]
     if mode is not None:
         ok = ok[ok["mode"] == mode]
-    has_ci = all(column in ok.columns for column in CI_COLUMNS)
-    spread = {
-        "qps_low": (CI_COLUMNS[0], "median") if has_ci else ("qps", "min"),
-        "qps_high": (CI_COLUMNS[1], "median") if has_ci else ("qps", "max"),
+    given = {
+        column: (column, "median") for column in (*CI_COLUMNS, "qps_cv") if column in ok.columns
     }
-    if "qps_cv" in ok.columns:
-        spread["qps_cv"] = ("qps_cv", "median")
     if "noisy" in ok.columns:
-        spread["noisy"] = (
-            "noisy",
-            lambda v: bool(pd.Series(v).astype(str).str.lower().eq("true").any()),
-        )
+        given["noisy"] = ("noisy", lambda v: bool((pd.to_numeric(v, errors="coerce") == 1).any()))
     points = ok.groupby(IDENTITY, as_index=False, sort=True, dropna=False).agg(
         recall=("recall", "mean"),
         qps=("qps", "median"),
+        qps_min=("qps", "min"),
+        qps_max=("qps", "max"),
         qps_mean=("qps", "mean"),
         qps_std=("qps", "std"),
         repetitions=("qps", "size"),
@@ -62,14 +59,20 @@ def operating_points(frame: pd.DataFrame, mode: str | None = None) -> pd.DataFra
         latency_p99_ms=("latency_p99_ms", "median"),
         precision_at_k=("precision_at_k", "mean"),
         map_at_k=("map_at_k", "mean"),
-        **spread,
+        **given,
     )
-    if "qps_cv" not in points.columns:
-        points["qps_cv"] = (points["qps_std"] / points["qps_mean"]).where(points["repetitions"] > 1)
+    for column in (*CI_COLUMNS, "qps_cv"):
+        if column not in points.columns:
+            points[column] = math.nan
+    points["qps_ci"] = points[CI_COLUMNS[0]].notna() & points[CI_COLUMNS[1]].notna()
+    points["qps_low"] = points[CI_COLUMNS[0]].where(points["qps_ci"], points["qps_min"])
+    points["qps_high"] = points[CI_COLUMNS[1]].where(points["qps_ci"], points["qps_max"])
+    computed = (points["qps_std"] / points["qps_mean"]).where(points["repetitions"] > 1)
+    points["qps_cv"] = points["qps_cv"].fillna(computed)
     if "noisy" not in points.columns:
         points["noisy"] = False
-    points["qps_ci"] = has_ci
-    return points.drop(columns=["qps_mean", "qps_std"])
+    helpers = ["qps_min", "qps_max", "qps_mean", "qps_std", *CI_COLUMNS]
+    return points.drop(columns=helpers)
 
 
 def pareto_front(
@@ -143,13 +146,14 @@ def series_names(group: pd.DataFrame) -> pd.Series:
 
 
 def spread_text(point: pd.Series) -> str:
-    """`95% CI 900–1,100` or `range 900–1,100 over 3 reps, CV 4.1%`, plus a noisy mark."""
+    """`95% CI of median 900–1,100, CV 4.1%` (or `range 900–1,100 over 3 reps, ...` without
+    an interval); a noisy point says `noisy (CV 7.3%)` instead of the plain CV."""
     low, high = float(point["qps_low"]), float(point["qps_high"])
     if point["qps_ci"]:
-        text = f"95% CI {low:,.0f}–{high:,.0f}"
+        text = f"95% CI of median {low:,.0f}–{high:,.0f}"
     else:
         text = f"range {low:,.0f}–{high:,.0f} over {int(point['repetitions'])} reps"
     cv = float(point["qps_cv"]) if pd.notna(point["qps_cv"]) else math.nan
-    if np.isfinite(cv):
-        text += f", CV {cv:.1%}"
-    return text + (", NOISY" if bool(point["noisy"]) else "")
+    if bool(point["noisy"]):
+        return text + (f", noisy (CV {cv:.1%})" if np.isfinite(cv) else ", noisy")
+    return text + (f", CV {cv:.1%}" if np.isfinite(cv) else "")

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench.metrics.spread import NOISY_CV
 from bench.report import figures
 from bench.report.document import Report, Section
 from bench.report.pareto import plot_pareto
@@ -139,6 +140,43 @@ def failures_table(frame: pd.DataFrame) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
+def noise_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """How still the numbers held, per corpus and mode: the points' median QPS CV and share
+    of noisy points, and the machine's state over the repetitions' timed loops (medians)."""
+    ok = frame[frame["status"] == "ok"]
+    points = operating_points(ok)
+    rows = []
+    for (corpus, mode), reps in ok.groupby(["corpus", "mode"], sort=True):
+        mine = points[(points["corpus"] == corpus) & (points["mode"] == mode)]
+        noisy = int(mine["noisy"].sum())
+        rows.append(
+            {
+                "corpus": corpus,
+                "mode": mode,
+                "points": len(mine),
+                "median QPS CV": _fmt(mine["qps_cv"].median(), "{:.1%}"),
+                "noisy points": f"{noisy} ({noisy / len(mine):.0%})" if len(mine) else "",
+                "median load (1 min)": _fmt(reps["load_1m"].median(), "{:.2f}"),
+                "median other CPU s": _fmt(reps["other_cpu_s"].median(), "{:.3f}"),
+                "median CPU/wall": _fmt(reps["cpu_per_wall"].median(), "{:.2f}"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _fmt(value: float, form: str) -> str:
+    return "" if pd.isna(value) else form.format(value)
+
+
+NOISE_NOTE = (
+    "QPS CV: the coefficient of variation of a point's QPS over its repetitions; a point is "
+    f"noisy when it is above {NOISY_CV:.0%}, and is drawn with an open (hollow) marker. Over "
+    "each repetition's timed loop: the 1-minute load average, the CPU seconds other processes "
+    "used, and the worker's CPU / wall time (below its threads: it waited). A busy machine "
+    "shows as load and other CPU well above zero."
+)
+
+
 def environment_table(frame: pd.DataFrame) -> pd.DataFrame:
     """Where and with what the rows were measured: one line per fact, values joined."""
     ok = frame[frame["status"] == "ok"]
@@ -228,6 +266,9 @@ def build_report(source: Path, extra: Sequence[Section] = ()) -> Report:
         sections.append(Section("Failures", "Every job finished with status ok."))
     else:
         sections.append(Section("Failures", f"{len(failures)} rows without status ok.", failures))
+    noise = noise_table(frame)
+    if not noise.empty:
+        sections.append(Section("Measurement noise", NOISE_NOTE, noise))
     sections.append(Section("Environment", table=environment_table(frame)))
     sections.append(Section("Library versions", table=libraries_table(frame), level=3))
     sections.append(Section("Corpora", table=corpora_table(frame), level=3))
@@ -263,7 +304,7 @@ _RECALL_NOTE = (
     "QPS at each recall target on the algorithm's Pareto front (median QPS of repetitions; "
     "log QPS interpolated linearly in recall between neighbouring front points; empty when "
     "the front never reaches the target). Build time and index size are those of the front "
-    "point that reaches the target."
+    "point that reaches the target. Open markers: noisy points (see Measurement noise)."
 )
 
 

@@ -1,6 +1,7 @@
 // Draw each plotly figure of the page when it comes into view, one per frame, not all at
 // load: a report has dozens of figures, and drawing them all at once would delay opening
-// the page. Each figure's spec is the JSON script element next to it (<id>-data).
+// the page. Each figure's spec is the JSON script element next to it (<id>-data). Once a
+// figure is drawn its div fires "figure-drawn" (bubbling), for scripts that add behaviour.
 (function () {
   "use strict";
   var config = { displaylogo: false, responsive: true };
@@ -10,7 +11,9 @@
     if (div.dataset.drawn) return;
     div.dataset.drawn = "1";
     var spec = JSON.parse(document.getElementById(div.id + "-data").textContent);
-    Plotly.newPlot(div, spec.data, spec.layout, config);
+    Plotly.newPlot(div, spec.data, spec.layout, config).then(function () {
+      div.dispatchEvent(new CustomEvent("figure-drawn", { bubbles: true }));
+    });
   }
   function next() {
     var div = queue.shift();
