@@ -76,8 +76,10 @@ def bench(*args: object) -> subprocess.CompletedProcess[str]:
     )
 
 
-def suite_file(folder: Path, smoke: bool) -> Path:
+def suite_file(folder: Path, smoke: bool, algorithms: str | None) -> Path:
     data = yaml.safe_load((ROOT / "suites" / "ci.yaml").read_text())
+    if algorithms:
+        data["algorithms"] = algorithms.split(",")
     if smoke:
         data.update(
             algorithms=["hnswlib", "faiss-ivf", "bruteforce"],
@@ -168,6 +170,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="ABBA rounds of bench ab")
     parser.add_argument("--alternations", type=int, default=6, help="overhead: bare/harness")
     parser.add_argument("--smoke", action="store_true", help="toy sizes: checks every step runs")
+    parser.add_argument("--algorithms", help="a subset of the ci suite's (comma-separated)")
     parser.add_argument("--load-core", type=int, default=0)
     parser.add_argument("--load-seconds", type=float, default=3 * 3600, help="load stops then")
     args = parser.parse_args()
@@ -177,7 +180,7 @@ def main() -> None:
     lines: list[tuple[str, str, str, str]] = []
     with tempfile.TemporaryDirectory(prefix="bench-noise-") as folder:
         root = Path(folder)
-        suite = suite_file(root, args.smoke)
+        suite = suite_file(root, args.smoke, args.algorithms)
         quiet = root / "quiet"
         bench("run", "--suite", suite, "--run", quiet.name, "--results", root, "--no-plot")
         lines.append(("(c) median CV per point, quiet", f"{median_cv(quiet):.2%}", "-", _load()))

@@ -23,11 +23,17 @@ class ScikitLearn(Backend):
         )
         self.model.fit(data)
 
+    def set_threads(self, threads: int) -> None:
+        """Also sklearn's own pool: left at the batch's n_jobs, every single query would pay
+        joblib's dispatch (measured: 72 instead of 1,310 QPS after a batch repetition)."""
+        super().set_threads(threads)
+        if hasattr(self, "model"):
+            self.model.n_jobs = threads
+
     def query(self, vector: np.ndarray, k: int) -> np.ndarray:
         return self.model.kneighbors(vector[None, :], k, return_distance=False)[0]
 
     def batch_query(self, queries: np.ndarray, k: int) -> np.ndarray:
-        self.model.n_jobs = self.threads
         return self.model.kneighbors(queries, k, return_distance=False)
 
     def index_bytes(self) -> int:
