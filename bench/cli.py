@@ -524,8 +524,8 @@ def ab(
     summary = ab_report.summarize(observations, threshold, alpha)
     notes = [
         f"B/A: geometric mean over {2 * rounds} paired neighbours (ABBA rounds), interval: "
-        f"{1 - alpha:.0%} bootstrap over the pairs; regression: B slower by more than "
-        f"{threshold:.0%} and the whole interval below 1.",
+        f"{1 - alpha:.0%} family-wise (Bonferroni over the points) bootstrap over the pairs; "
+        f"regression: B slower by more than {threshold:.0%} and the whole interval below 1.",
     ]
     if variants[0].describe() == variants[1].describe():
         notes.append("A and B are the same: this is an A/A run (a check of the noise).")

@@ -66,7 +66,7 @@ def cpu_load(seconds: float, core: int) -> Iterator[None]:
 
 
 def bench(*args: object) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "200", "PYTHONPATH": f"{ROOT}{os.pathsep}{HERE.parent}"}
+    env = {**os.environ, "COLUMNS": "200", "PYTHONPATH": f"{ROOT}{os.pathsep}{HERE}"}
     return subprocess.run(
         [sys.executable, "-m", "bench", *map(str, args)],
         env=env,

@@ -28,14 +28,17 @@ def summarize(
     ok = observations[observations["status"] == "ok"]
     failed = observations[observations["status"] != "ok"]
     failed_jobs = set(failed["job"])
-    for (job, _point, mode), group in ok.groupby(POINT, sort=True):
+    groups = list(ok.groupby(POINT, sort=True))
+    # Every point is a test: Bonferroni keeps the chance of any false alarm at alpha.
+    family = alpha / max(len(groups), 1)
+    for (job, _point, mode), group in groups:
         if job in failed_jobs:
             continue
         wide = group.pivot_table(index="pair", columns="variant", values="qps", aggfunc="first")
         wide = wide.dropna() if {"A", "B"} <= set(wide.columns) else wide.iloc[0:0]
         logs = np.log(wide["B"] / wide["A"]).to_numpy() if len(wide) else np.array([])
         mean = float(logs.mean()) if len(logs) else math.nan
-        low, high = bootstrap_mean_interval(logs, alpha, seed)
+        low, high = bootstrap_mean_interval(logs, family, seed)
         first = group.iloc[0]
         lines.append(
             {

@@ -232,12 +232,12 @@ def _judge(matched: pd.DataFrame, limits: Thresholds) -> tuple[pd.DataFrame, Dri
         out.loc[valid, "qps_cur"].to_numpy(float) / out.loc[valid, "qps_base"].to_numpy(float)
     )
     drift = Drift.estimate(log_ratio)
-    z = float(stats.norm.ppf(1 - limits.alpha / 2))
+    # Every row is a test: Bonferroni keeps the chance of any false alarm in the run at alpha.
+    family = limits.alpha / max(int(valid.sum()), 1)
+    z = float(stats.norm.ppf(1 - family / 2))
     spread = np.array(
         [
-            math.hypot(log_half_width(b, limits.alpha), log_half_width(c, limits.alpha))
-            if ok
-            else np.nan
+            math.hypot(log_half_width(b, family), log_half_width(c, family)) if ok else np.nan
             for (b, c), ok in zip(pairs, valid, strict=True)
         ]
     )
@@ -413,8 +413,9 @@ def _missing(base: pd.DataFrame, cur: pd.DataFrame, failed: pd.DataFrame) -> pd.
 def _notes(rows: pd.DataFrame, limits: Thresholds, normalized: bool, drift: Drift) -> list[str]:
     notes = [
         f"Regression: recall drop > {limits.recall_tolerance:g} (absolute); a median QPS "
-        f"drop > {limits.qps:.0%} whose whole noise band (both runs' repetition intervals at "
-        f"{1 - limits.alpha:.0%}, plus the drift between the runs) lies below no change; QPS "
+        f"drop > {limits.qps:.0%} whose whole noise band (both runs' repetition intervals and "
+        "the drift between the runs, at a family-wise confidence of "
+        f"{1 - limits.alpha:.0%}: Bonferroni over the rows) lies below no change; QPS "
         f"not a positive number; build time increase > {limits.build:.0%} (builds of at least "
         f"{limits.min_build_s:g} s); jobs ok before and not now; rows missing now.",
         f"Inconclusive (exit 3 when nothing regressed): a {limits.qps:.0%} drop is inside a "
