@@ -31,6 +31,9 @@ SHORT_K = 100  # more than one partition (or a small candidate list) holds
 SMALL_PARTITIONS: dict[str, dict[str, Any]] = {
     "faiss-ivf": {"nlist": 128},
     "faiss-ivfpq": {"nlist": 128, "m": 4},
+    "faiss-ivf-blocks": {"nlist": 128},
+    "faiss-ivfpq-ooc": {"nlist": 128, "m": 4},
+    "faiss-ivfsq-ooc": {"nlist": 128},
     "scann": {"leaves": 100},
     "falconn-crosspolytope": {"tables": 1},
     "falconn-hyperplane": {"tables": 1},
@@ -40,6 +43,9 @@ SMALL_PARTITIONS: dict[str, dict[str, Any]] = {
 NARROW_QUERY: dict[str, dict[str, Any]] = {
     "faiss-ivf": {"nprobe": 1},
     "faiss-ivfpq": {"nprobe": 1, "k_factor": 1},
+    "faiss-ivf-blocks": {"nprobe": 1},
+    "faiss-ivfpq-ooc": {"nprobe": 1},
+    "faiss-ivfsq-ooc": {"nprobe": 1},
     "scann": {"leaves_to_search": 1, "reorder": SHORT_K},
     "falconn-crosspolytope": {"probes": 1},
     "falconn-hyperplane": {"probes": 1},
@@ -98,6 +104,8 @@ def test_short_answers_are_padded_with_minus_one(name: str) -> None:
     algorithm = algorithms()[name]
     if algorithm.unavailable_reason():
         pytest.skip(algorithm.unavailable_reason())
+    if "float32" not in algorithm.dtypes:
+        pytest.skip(f"{name} indexes byte corpora only (tests/test_bytes.py)")
     build = {**algorithm.build_grid("quick")[-1], **SMALL_PARTITIONS.get(name, {})}
     narrow = {**algorithm.query_grid("quick")[0], **NARROW_QUERY.get(name, {})}
     wide = algorithm.query_grid("quick")[-1]

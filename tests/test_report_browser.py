@@ -150,7 +150,7 @@ def test_report_hover_legend_axis_offline(browser: object, run_dir: Path, tmp_pa
     tooltip.wait_for(state="visible")
     text = tooltip.text_content() or ""
     assert "hnswlib" in text and "M=16 ef_construction=100 | ef=80" in text
-    assert "QPS" in text and "over 2 reps" in text and "build" in text and "p99" in text
+    assert "QPS" in text and "95% CI of median" in text and "build" in text and "p99" in text
     page.screenshot(path=str(tmp_path / "report-hover.png"))
 
     # hide annoy through the legend: both of its traces (front and points) become hidden
