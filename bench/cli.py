@@ -17,6 +17,14 @@ from bench.errors import BenchError
 
 console = Console()
 
+results_option = click.option(
+    "--results",
+    "results_root",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder holding run directories (default: results/).",
+)
+
 
 @click.group()
 @click.option("-v", "--verbose", is_flag=True, help="Log debug details.")
@@ -50,13 +58,7 @@ def cli(verbose: bool) -> None:
     help="Override one parameter's values: ALGORITHM.PARAM=V1,V2 (repeatable).",
 )
 @click.option("--run", "run_name", default=None, help="Run directory name (default: the suite).")
-@click.option(
-    "--results",
-    "results_root",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Folder holding run directories (default: results/).",
-)
+@results_option
 @click.option("--algorithms", default=None, help="Comma-separated subset of algorithms.")
 @click.option("--retry-failed", is_flag=True, help="Run failed jobs again.")
 @click.option("--no-plot", is_flag=True, help="Do not draw the Pareto plots at the end.")
@@ -447,13 +449,7 @@ def compare(
 @cli.command()
 @click.option("--suite", "suite_name", default="ci", show_default=True, help="Suite to measure.")
 @click.option("--run", "run_name", default="ab", show_default=True, help="Run directory name.")
-@click.option(
-    "--results",
-    "results_root",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Folder holding run directories (default: results/).",
-)
+@results_option
 @click.option("--algorithms", default=None, help="Comma-separated subset of algorithms.")
 @click.option("--python-a", default="", help="Interpreter (venv) for A's workers.")
 @click.option("--python-b", default="", help="Interpreter (venv) for B's workers.")

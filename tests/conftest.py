@@ -35,6 +35,15 @@ TINY_DATASETS = {
 }
 
 
+def write_tiny_datasets(root: Path) -> Path:
+    """ROOT/datasets holding one YAML per tiny corpus; returns that folder."""
+    datasets = root / "datasets"
+    datasets.mkdir()
+    for name, spec in TINY_DATASETS.items():
+        (datasets / f"{name}.yaml").write_text(yaml.safe_dump(spec))
+    return datasets
+
+
 @pytest.fixture(scope="session")
 def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("cache")
@@ -45,10 +54,7 @@ def bench_env(tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch) 
     """Point the harness at a temp cache and dataset folder, with the test adapters registered.
 
     Worker processes inherit these variables, so they see the same setup."""
-    datasets = tmp_path / "datasets"
-    datasets.mkdir()
-    for name, spec in TINY_DATASETS.items():
-        (datasets / f"{name}.yaml").write_text(yaml.safe_dump(spec))
+    datasets = write_tiny_datasets(tmp_path)
     monkeypatch.setenv("BENCH_CACHE", str(cache_dir))
     monkeypatch.setenv("BENCH_DATASETS", str(datasets))
     monkeypatch.setenv("BENCH_EXTRA_BACKENDS", str(TESTS_DIR / "backends"))
@@ -64,3 +70,20 @@ def tiny_corpus(bench_env: Path):
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
+
+
+@pytest.fixture
+def hnswlib_run(bench_env: Path) -> Path:
+    """A finished run of hnswlib (two query points, single and batch) on the tiny corpus."""
+    from bench.runner.run import run_suite
+    from bench.runner.suite import Suite
+
+    suite = Suite(
+        name="t", datasets=("tiny-euclidean",), algorithms=("hnswlib",), grids={
+            "hnswlib": {"build": {"M": [4], "ef_construction": [20]}, "query": {"ef": [10, 40]}}},
+        repetitions=2, warmup=5, modes=("single", "batch"), query_limit=40, batch_threads=1,
+        build_threads=1, timeout_s=60,
+    )  # fmt: skip
+    out = bench_env / "results" / "t"
+    run_suite(suite, out, show_progress=False)
+    return out

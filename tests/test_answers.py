@@ -10,8 +10,6 @@ import pytest
 from bench.report.rescore import rescore_frame
 from bench.results.answers import AnswerLog, answers_hash, load_answers
 from bench.results.store import read_results
-from bench.runner.run import run_suite
-from bench.runner.suite import Suite
 
 
 def test_identical_repetitions_share_one_copy(tmp_path: Path) -> None:
@@ -32,16 +30,8 @@ def test_identical_repetitions_share_one_copy(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def run_dir(bench_env: Path) -> Path:
-    suite = Suite(
-        name="t", datasets=("tiny-euclidean",), algorithms=("hnswlib",), grids={
-            "hnswlib": {"build": {"M": [4], "ef_construction": [20]}, "query": {"ef": [10, 40]}}},
-        repetitions=2, warmup=5, modes=("single", "batch"), query_limit=40, batch_threads=1,
-        build_threads=1, timeout_s=60,
-    )  # fmt: skip
-    out = bench_env / "results" / "t"
-    run_suite(suite, out, show_progress=False)
-    return out
+def run_dir(hnswlib_run: Path) -> Path:
+    return hnswlib_run
 
 
 def test_answers_rescore_bit_for_bit_and_at_another_k(run_dir: Path) -> None:

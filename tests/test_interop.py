@@ -14,8 +14,6 @@ from bench.interop.ann_benchmarks import export_run, import_results
 from bench.metrics.recall import recall_per_query
 from bench.report.summary import build_report
 from bench.results.store import read_results
-from bench.runner.run import run_suite
-from bench.runner.suite import Suite
 
 ATTRS = {
     "build_time", "index_size", "algo", "dataset", "count", "distance", "name", "run_count",
@@ -33,16 +31,8 @@ def read_ann_benchmarks(root: Path) -> list[tuple[Path, dict, np.ndarray, np.nda
 
 
 @pytest.fixture
-def run_dir(bench_env: Path) -> Path:
-    suite = Suite(
-        name="t", datasets=("tiny-euclidean",), algorithms=("hnswlib",), grids={
-            "hnswlib": {"build": {"M": [4], "ef_construction": [20]}, "query": {"ef": [10, 40]}}},
-        repetitions=2, warmup=5, modes=("single", "batch"), query_limit=40, batch_threads=1,
-        build_threads=1, timeout_s=60,
-    )  # fmt: skip
-    out = bench_env / "results" / "t"
-    run_suite(suite, out, show_progress=False)
-    return out
+def run_dir(hnswlib_run: Path) -> Path:
+    return hnswlib_run
 
 
 def test_export_reads_back_and_rescored_to_our_recall(run_dir: Path, tmp_path: Path) -> None:

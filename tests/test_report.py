@@ -21,7 +21,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from bench.report.figures import LINEAR_BUTTON, SPREAD_BUTTON, spread_recall
 from bench.report.points import operating_points, panels, pareto_front, spread_text
@@ -29,17 +28,14 @@ from bench.report.summary import qps_at_recall
 from bench.results.store import read_results, write_parquet
 from bench.runner.run import run_suite
 from bench.runner.suite import Suite
-from tests.conftest import TESTS_DIR, TINY_DATASETS
+from tests.conftest import TESTS_DIR, TINY_DATASETS, write_tiny_datasets
 
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Path:
     """A finished run on two tiny corpora, plus an extra table and an extra plot."""
     root = tmp_path_factory.mktemp("report")
-    datasets = root / "datasets"
-    datasets.mkdir()
-    for name, spec in TINY_DATASETS.items():
-        (datasets / f"{name}.yaml").write_text(yaml.safe_dump(spec))
+    datasets = write_tiny_datasets(root)
     suite = Suite(
         name="report",
         datasets=tuple(TINY_DATASETS),

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import yaml
 
 from bench.report import html
 from bench.report.figures import LINEAR_BUTTON, SPREAD_BUTTON
@@ -21,7 +20,7 @@ from bench.report.site import write_site
 from bench.report.summary import build_report
 from bench.runner.run import run_suite
 from bench.runner.suite import Suite
-from tests.conftest import TESTS_DIR, TINY_DATASETS
+from tests.conftest import TESTS_DIR, TINY_DATASETS, write_tiny_datasets
 
 playwright = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
 
@@ -37,10 +36,7 @@ def chromium() -> str | None:
 def run_dir(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Path:
     """A real run: hnswlib and annoy with their `ci` grids on the two tiny corpora."""
     root = tmp_path_factory.mktemp("browser")
-    datasets = root / "datasets"
-    datasets.mkdir()
-    for name, spec in TINY_DATASETS.items():
-        (datasets / f"{name}.yaml").write_text(yaml.safe_dump(spec))
+    datasets = write_tiny_datasets(root)
     suite = Suite(
         name="browser",
         datasets=tuple(TINY_DATASETS),
