@@ -461,7 +461,15 @@ def compare(
 )
 @click.option("--grid-a", default=None, help="Grid name (parameter set) of A.")
 @click.option("--grid-b", default=None, help="Grid name (parameter set) of B.")
-@click.option("--rounds", default=3, show_default=True, help="ABBA rounds per job (2 pairs each).")
+@click.option(
+    "--rounds", default=3, show_default=True, help="ABBA rounds per job at least (2 pairs each)."
+)
+@click.option(
+    "--max-rounds",
+    default=10,
+    show_default=True,
+    help="ABBA rounds per job at most: more run while an interval is too wide to judge.",
+)
 @click.option(
     "--threshold", default=0.05, show_default=True, help="Relative QPS drop of B tolerated."
 )
@@ -479,6 +487,7 @@ def ab(
     grid_a: str | None,
     grid_b: str | None,
     rounds: int,
+    max_rounds: int,
     threshold: float,
     alpha: float,
     pin: bool,
@@ -490,14 +499,18 @@ def ab(
     inconclusive points; 2: bad input."""
     from dataclasses import replace
 
+    import pandas as pd
+
     from bench.report import ab as ab_report
     from bench.runner import ab as ab_runner
     from bench.runner.executors import LocalExecutor
     from bench.runner.run import prepare_corpora
     from bench.runner.suite import load_suite
 
-    if rounds < 1:
-        raise BenchError(f"--rounds {rounds}: expected at least 1")
+    if not 1 <= rounds <= max_rounds:
+        raise BenchError(
+            f"--rounds {rounds} --max-rounds {max_rounds}: expected 1 <= rounds <= max-rounds"
+        )
     if not (0 < threshold < 1 and 0 < alpha < 1):
         raise BenchError(f"--threshold {threshold} --alpha {alpha}: expected numbers in (0, 1)")
     suite = load_suite(suite_name)
@@ -511,17 +524,25 @@ def ab(
     corpora = prepare_corpora(suite, LocalExecutor())
     jobs = [ab_runner.plan_variant(suite, v, corpora) for v in variants]
     pairs = ab_runner.pair_jobs(*jobs)
-    console.print(f"{len(pairs)} job pairs x {rounds} rounds x {len(ab_runner.ORDER)} workers")
+    points = sum(len(a.query_grid) * len(a.modes) for a, _ in pairs)
+    console.print(
+        f"{len(pairs)} job pairs x {rounds}-{max_rounds} rounds x {len(ab_runner.ORDER)} workers"
+    )
 
     def on_start(job, round_: int, name: str) -> None:
-        console.log(f"round {round_ + 1}/{rounds} {name}: {job.algorithm} on {job.corpus}")
+        console.log(f"round {round_ + 1} {name}: {job.algorithm} on {job.corpus}")
 
-    observations = ab_runner.run_ab(pairs, rounds, on_start)
-    summary = ab_report.summarize(observations, threshold, alpha)
+    def settled(job_observations: pd.DataFrame) -> bool:
+        return ab_report.settled(job_observations, threshold, alpha, points)
+
+    observations = ab_runner.run_ab(pairs, rounds, max_rounds, settled, on_start)
+    summary = ab_report.summarize(observations, threshold, alpha, points)
     notes = [
-        f"B/A: geometric mean over {2 * rounds} paired neighbours (ABBA rounds), interval: "
-        f"{1 - alpha:.0%} family-wise (Bonferroni over the points) bootstrap over the pairs; "
-        f"regression: B slower by more than {threshold:.0%} and the whole interval below 1.",
+        f"B/A: geometric mean over the paired neighbours of {rounds} to {max_rounds} ABBA "
+        f"rounds (more while an interval was wider than the threshold), interval: "
+        f"{1 - alpha:.0%} family-wise (Bonferroni over {points} points) Student t over the "
+        f"pairs; regression: B slower by more than {threshold:.0%} and the whole interval "
+        "below 1.",
     ]
     if variants[0].describe() == variants[1].describe():
         notes.append("A and B are the same: this is an A/A run (a check of the noise).")

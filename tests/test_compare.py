@@ -43,6 +43,9 @@ ADAPTERS = {
 # slowdown is ~100x, so a loose threshold keeps these tests about the gate's logic (matching,
 # recall, failures, significance), not about the machine's noise.
 LOOSE = ["--qps-threshold", "0.8"]
+# Real backends beside `subject`: the drift between two runs is estimated from all the rows,
+# and from the (job, mode) groups they form, so the gate needs a few of them.
+REAL = ("hnswlib", "annoy")
 
 
 def _suite(algorithms: tuple[str, ...]) -> Suite:
@@ -91,7 +94,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> dict[str,
             (backends / "subject.yaml").write_text(yaml.safe_dump(spec))
             patch.setenv("BENCH_EXTRA_BACKENDS", str(backends))
             # the broken run has no bruteforce: its rows are "missing" in the current run
-            algorithms = ("subject",) if run == "broken" else ("bruteforce", "subject")
+            algorithms = (*(() if run == "broken" else ("bruteforce",)), *REAL, "subject")
             run_suite(_suite(algorithms), root / run, show_progress=False)
             out[run] = root / run
     return out
@@ -112,7 +115,7 @@ def regressions(stdout: str) -> list[list[str]]:
     """The cells of the Regressions table of the Markdown output."""
     if "### Regressions" not in stdout:
         return []
-    block = stdout.split("### Regressions", 1)[1].split("<details>", 1)[0]
+    block = stdout.split("### Regressions", 1)[1].split("<details>", 1)[0].split("###", 1)[0]
     lines = [line for line in block.splitlines() if line.startswith("| ")][1:]
     return [[cell.strip() for cell in line.strip("|").split(" | ")] for line in lines]
 
@@ -128,8 +131,9 @@ def rewrite(source: Path, target: Path, change) -> Path:
 def test_two_runs_of_the_same_code_pass(runs: dict[str, Path], tmp_path: Path) -> None:
     md = tmp_path / "comment.md"
     result = bench("compare", runs["baseline"], runs["rerun"], *LOOSE, "--markdown", md)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "**PASS**" in result.stdout and "4 rows matched" in result.stdout
+    # 3: a row whose drift band is too wide on a busy machine is inconclusive, never a fail
+    assert result.returncode in (0, 3), result.stdout + result.stderr
+    assert "**FAIL**" not in result.stdout and "10 rows matched" in result.stdout
     assert md.read_text() == result.stdout.rstrip("\n") + "\n"
     assert regressions(result.stdout) == []
 
@@ -243,13 +247,16 @@ def test_a_change_inside_the_band_is_not_a_regression(
     runs: dict[str, Path], tmp_path: Path
 ) -> None:
     """Current slower by 15 % in every repetition of the batch rows only, where the baseline
-    spread is 0.8-1.25: with a loose enough threshold this is inside the band, not a fail."""
+    spread is 0.8-1.25: with a loose enough threshold this is inside the band, not a fail.
+    Whether the rest of the band is narrow enough to say `ok` depends on how busy the machine
+    was during the two real runs (the drift term), so `inconclusive` is a right answer too."""
     wide = {"single": [1.0, 1.0, 1.0], "batch": [0.8, 1.0, 1.25]}
     base = rewrite(runs["baseline"], tmp_path / "base", _scale_reps(wide))
     slower = {"single": [1.0, 1.0, 1.0], "batch": [0.85, 0.85, 0.85]}
     cur = rewrite(runs["rerun"], tmp_path / "cur", _scale_reps(slower))
     result = bench("compare", base, cur, "--qps-threshold", "0.5")
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode in (0, 3), result.stdout + result.stderr
+    assert regressions(result.stdout) == [] and "**FAIL**" not in result.stdout
 
 
 @pytest.mark.parametrize("bad", ["0", "-5", "nan"])

@@ -15,13 +15,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from scipy import stats
 
 from bench.backends.bruteforce import BruteForce
 from bench.errors import BenchError
 from bench.metrics.spread import judge, median_interval
-from bench.report.ab import exit_code, summarize
+from bench.report.ab import exit_code, settled, summarize
 from bench.results.store import read_results
-from bench.runner.ab import pair_id, pair_jobs, worker_order
+from bench.runner.ab import pair_id, pair_jobs, round_order
 from bench.runner.measure import time_batch, time_single
 from bench.runner.plan import Job
 from bench.runner.run import run_suite
@@ -140,7 +141,7 @@ def test_verdicts(change: float, low: float, high: float, expected: str) -> None
 
 
 def test_ab_workers_run_abba_and_pair_neighbours() -> None:
-    order = worker_order(2)
+    order = round_order(0) + round_order(1)
     assert [name for _, _, name in order] == list("ABBAABBA")
     assert [pair_id(r, slot) for r, slot, _ in order] == [0, 0, 1, 1, 2, 2, 3, 3]
 
@@ -212,6 +213,26 @@ def test_ab_summary_pairs_ratios_and_judges() -> None:
     assert noisy["verdict"].tolist() == ["inconclusive"] and exit_code(noisy) == 3
 
 
+def test_ab_more_rounds_only_while_an_interval_is_too_wide() -> None:
+    steady = _observations([0.85, 0.86, 0.84, 0.85])
+    assert settled(steady, 0.05, 0.05, points=1)
+    assert not settled(steady.iloc[:2], 0.05, 0.05, points=1)  # one pair: no interval yet
+    assert not settled(_observations([0.5, 1.6, 0.7, 1.4]), 0.05, 0.05, points=1)
+    # the same four pairs judged among 1,000 points: Bonferroni widens them past 5 %
+    assert not settled(_observations([0.80, 0.86, 0.84, 0.90]), 0.05, 0.05, points=1000)
+    failed = pd.concat([steady.iloc[:1].assign(status="crashed", error="boom")])
+    assert settled(failed, 0.05, 0.05, points=1)  # a failed job needs no more rounds
+
+
+def test_ab_interval_is_student_t() -> None:
+    ratios = [0.9, 1.0, 1.1, 0.95, 1.05, 1.0]
+    line = summarize(_observations(ratios), 0.05, 0.05).iloc[0]
+    logs = np.log(ratios)
+    half = stats.t.ppf(0.975, 5) * logs.std(ddof=1) / np.sqrt(6)
+    assert np.log(line["ci_high"]) - np.log(line["ratio"]) == pytest.approx(half)
+    assert np.log(line["ratio"]) - np.log(line["ci_low"]) == pytest.approx(half)
+
+
 def test_bench_ab_flags_a_slower_backends_folder(bench_env: Path) -> None:
     folders = {}
     for name, adapter in (
@@ -243,7 +264,7 @@ def test_bench_ab_flags_a_slower_backends_folder(bench_env: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "bench", "ab", "--suite", str(suite_path), "--results",
          str(bench_env), "--backends-a", str(folders["a"]), "--backends-b", str(folders["b"]),
-         "--rounds", "2"],
+         "--rounds", "2", "--max-rounds", "2"],
         env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 1, result.stdout + result.stderr

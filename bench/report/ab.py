@@ -1,9 +1,9 @@
 """`bench ab` results: per point the ratio B/A with a paired bootstrap interval and a verdict.
 
 Each AB or BA neighbour pair of workers gives one log ratio log(QPS_B / QPS_A) per point; the
-point's ratio is the geometric mean over pairs and its interval a seeded percentile bootstrap
-of that mean over the pairs. Verdicts as in `bench compare` (regression, inconclusive, faster,
-ok); a worker that failed on either side makes its job `failed`.
+point's ratio is the geometric mean over pairs and its interval the Student-t interval of that
+mean, Bonferroni over every point of the run. Verdicts as in `bench compare` (regression,
+inconclusive, faster, ok); a worker that failed on either side makes its job `failed`.
 """
 
 from __future__ import annotations
@@ -14,23 +14,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.metrics.spread import bootstrap_mean_interval, judge
+from bench.metrics.spread import judge, mean_interval, narrow
 from bench.report import markdown
 
 POINT = ["job", "point", "mode"]
 
 
 def summarize(
-    observations: pd.DataFrame, threshold: float, alpha: float, seed: int = 0
+    observations: pd.DataFrame, threshold: float, alpha: float, points: int | None = None
 ) -> pd.DataFrame:
-    """One line per point (and per failed job)."""
+    """One line per point (and per failed job). `points`: how many points the whole run
+    judges (default: those in `observations`); every one is a test, and Bonferroni over them
+    keeps the chance of any false alarm at alpha."""
     lines = []
     ok = observations[observations["status"] == "ok"]
     failed = observations[observations["status"] != "ok"]
     failed_jobs = set(failed["job"])
     groups = list(ok.groupby(POINT, sort=True))
-    # Every point is a test: Bonferroni keeps the chance of any false alarm at alpha.
-    family = alpha / max(len(groups), 1)
+    family = alpha / max(points or len(groups), 1)
     for (job, _point, mode), group in groups:
         if job in failed_jobs:
             continue
@@ -38,7 +39,7 @@ def summarize(
         wide = wide.dropna() if {"A", "B"} <= set(wide.columns) else wide.iloc[0:0]
         logs = np.log(wide["B"] / wide["A"]).to_numpy() if len(wide) else np.array([])
         mean = float(logs.mean()) if len(logs) else math.nan
-        low, high = bootstrap_mean_interval(logs, family, seed)
+        low, high = mean_interval(logs, family)
         first = group.iloc[0]
         lines.append(
             {
@@ -69,6 +70,21 @@ def summarize(
             }
         )
     return pd.DataFrame(lines)
+
+
+def settled(observations: pd.DataFrame, threshold: float, alpha: float, points: int) -> bool:
+    """A job needs no more rounds: it failed, or every point's interval is narrow enough to
+    tell a threshold-sized change from none. The rule looks at widths only, never at which
+    side of 1 a ratio lies, so stopping early does not bias the verdict."""
+    if observations.empty or (observations["status"] != "ok").any():
+        return True
+    summary = summarize(observations, threshold, alpha, points)
+    return bool(
+        all(
+            narrow(math.log(low), math.log(high), threshold)
+            for low, high in zip(summary["ci_low"], summary["ci_high"], strict=True)
+        )
+    )
 
 
 def exit_code(summary: pd.DataFrame) -> int:

@@ -16,8 +16,11 @@ Per matched row, L = log(current median QPS / baseline median QPS). Over all mat
 the pair, M = median(L) is the whole-run shift (machine drift, or a change in every row: the
 two cannot be told apart) and S = 1.4826 * median|L - M| the scatter of rows around it. The
 row's change lies within [min(L, L - M) - u, max(L, L - M) + u], with
-u = sqrt(h_base^2 + h_cur^2 + (z S)^2): h the half-widths (log) of each run's
-order-statistic interval of the median at confidence 1 - alpha, z its normal quantile. The row
+u = sqrt(h_base^2 + h_cur^2 + (t S)^2): h the half-widths (log) of each run's
+order-statistic interval of the median at confidence 1 - alpha, and t S a prediction band
+for one more row: the Student-t quantile with G - 1 degrees of freedom times sqrt(1 + 1/G),
+where G counts the independent groups behind S. Rows of one job and mode share a build and a
+stretch of time, so they drift together: G is the number of (job, mode) groups, not of rows. The row
 regresses when the whole band is below no change and the change is beyond the threshold; it
 is `inconclusive` when a threshold-sized drop is inside a band wider than the threshold.
 With `normalize`, QPS (and build time) are taken relative to each run's calibration: the
@@ -79,19 +82,32 @@ MAD_TO_SIGMA = 1.4826
 
 @dataclass(frozen=True)
 class Drift:
-    """Whole-run shift M and row scatter S of log QPS ratios over all matched rows."""
+    """Whole-run shift M and row scatter S of log QPS ratios over all matched rows, and the
+    number of independent (job, mode) groups those rows come from."""
 
     shift: float
     scatter: float
     rows: int
+    groups: int
 
     @classmethod
-    def estimate(cls, log_ratios: np.ndarray) -> Drift:
-        values = log_ratios[np.isfinite(log_ratios)]
+    def estimate(cls, log_ratios: np.ndarray, groups: np.ndarray) -> Drift:
+        finite = np.isfinite(log_ratios)
+        values, count = log_ratios[finite], len(set(groups[finite]))
         if len(values) < MIN_DRIFT_ROWS:
-            return cls(0.0, 0.0, len(values))
+            return cls(0.0, 0.0, len(values), count)
         shift = float(np.median(values))
-        return cls(shift, MAD_TO_SIGMA * float(np.median(np.abs(values - shift))), len(values))
+        scatter = MAD_TO_SIGMA * float(np.median(np.abs(values - shift)))
+        return cls(shift, scatter, len(values), count)
+
+    def band(self, alpha: float) -> float:
+        """Half-width (log) that one more row's drift stays within at confidence 1 - alpha."""
+        if self.scatter == 0.0:
+            return 0.0
+        groups = max(self.groups, 2)
+        return (
+            float(stats.t.ppf(1 - alpha / 2, groups - 1)) * self.scatter * math.sqrt(1 + 1 / groups)
+        )
 
 
 @dataclass
@@ -231,17 +247,17 @@ def _judge(matched: pd.DataFrame, limits: Thresholds) -> tuple[pd.DataFrame, Dri
     log_ratio[valid] = np.log(
         out.loc[valid, "qps_cur"].to_numpy(float) / out.loc[valid, "qps_base"].to_numpy(float)
     )
-    drift = Drift.estimate(log_ratio)
+    groups = out[[*JOB, "mode"]].astype(str).agg("|".join, axis=1).to_numpy()
+    drift = Drift.estimate(log_ratio, groups)
     # Every row is a test: Bonferroni keeps the chance of any false alarm in the run at alpha.
     family = limits.alpha / max(int(valid.sum()), 1)
-    z = float(stats.norm.ppf(1 - family / 2))
     spread = np.array(
         [
             math.hypot(log_half_width(b, family), log_half_width(c, family)) if ok else np.nan
             for (b, c), ok in zip(pairs, valid, strict=True)
         ]
     )
-    band = np.hypot(spread, z * drift.scatter)
+    band = np.hypot(spread, drift.band(family))
     change = np.maximum(log_ratio, log_ratio - drift.shift)
     low = np.minimum(log_ratio, log_ratio - drift.shift) - band
     high = change + band
@@ -424,8 +440,8 @@ def _notes(rows: pd.DataFrame, limits: Thresholds, normalized: bool, drift: Drif
     ]
     if drift.rows >= MIN_DRIFT_ROWS:
         notes.append(
-            f"Drift over {drift.rows} rows: whole-run QPS shift {math.exp(drift.shift):.3f}x, "
-            f"row scatter {drift.scatter:.1%} (log)."
+            f"Drift over {drift.rows} rows in {drift.groups} (job, mode) groups: whole-run QPS "
+            f"shift {math.exp(drift.shift):.3f}x, row scatter {drift.scatter:.1%} (log)."
         )
     else:
         notes.append(

@@ -6,7 +6,8 @@ variants plan the same suite; their jobs are paired in plan order and must have 
 shape. For every job pair, rounds of four workers run in ABBA order, each worker building the
 index and measuring every point once (its own shuffled order, `min_time_s` per point), so
 slow drift of the machine hits A and B alike. Every AB and BA neighbour pair gives one
-paired ratio B/A per point.
+paired ratio B/A per point. A job runs at least `min_rounds` rounds and then more, up to
+`max_rounds`, until its points' intervals are narrow enough to judge (the caller's `settled`).
 """
 
 from __future__ import annotations
@@ -93,9 +94,9 @@ def pair_jobs(jobs_a: list[Job], jobs_b: list[Job]) -> list[tuple[Job, Job]]:
     return list(zip(jobs_a, jobs_b, strict=True))
 
 
-def worker_order(rounds: int) -> list[tuple[int, int, str]]:
-    """(round, slot, variant) of every worker of one job pair, in running order."""
-    return [(r, slot, name) for r in range(rounds) for slot, name in enumerate(ORDER)]
+def round_order(round_: int) -> list[tuple[int, int, str]]:
+    """(round, slot, variant) of the four workers of one round, in running order."""
+    return [(round_, slot, name) for slot, name in enumerate(ORDER)]
 
 
 def pair_id(round_: int, slot: int) -> int:
@@ -104,52 +105,64 @@ def pair_id(round_: int, slot: int) -> int:
 
 def run_ab(
     pairs: list[tuple[Job, Job]],
-    rounds: int,
+    min_rounds: int,
+    max_rounds: int,
+    settled: Callable[[pd.DataFrame], bool],
     on_start: Callable[[Job, int, str], None] | None = None,
 ) -> pd.DataFrame:
     """Run every job pair; one line per (worker, point) measured, or per failed worker."""
     found: list[dict[str, Any]] = []
     for index, jobs in enumerate(pairs):
-        for round_, slot, name in worker_order(rounds):
-            job = jobs[0] if name == "A" else jobs[1]
-            if on_start:
-                on_start(job, round_, name)
-            outcome = run_isolated(job.to_dict())
-            base = {
-                "job": index,
-                "corpus": job.corpus,
-                "algorithm": job.algorithm,
-                "round": round_,
-                "slot": slot,
-                "pair": pair_id(round_, slot),
-                "variant": name,
-            }
-            for record in outcome.records:
-                if record["event"] != "observation":
-                    continue
-                found.append(
-                    {
-                        **base,
-                        "point": job.query_grid.index(record["query_params"]),
-                        "mode": record["mode"],
-                        "label": params_label(job.build_params, record["query_params"]),
-                        "qps": record["qps"],
-                        "recall": record["recall"],
-                        "status": "ok",
-                        "error": "",
-                    }
-                )
-            if outcome.status != "ok":
-                found.append(
-                    {
-                        **base,
-                        "point": -1,
-                        "mode": "",
-                        "label": params_label(job.build_params, {}),
-                        "qps": None,
-                        "recall": None,
-                        "status": outcome.status,
-                        "error": outcome.error,
-                    }
-                )
+        mine: list[dict[str, Any]] = []
+        for round_ in range(max_rounds):
+            for _, slot, name in round_order(round_):
+                job = jobs[0] if name == "A" else jobs[1]
+                if on_start:
+                    on_start(job, round_, name)
+                mine += _worker_lines(job, index, round_, slot, name)
+            if round_ + 1 >= min_rounds and settled(pd.DataFrame(mine)):
+                break
+        found += mine
     return pd.DataFrame(found)
+
+
+def _worker_lines(job: Job, index: int, round_: int, slot: int, name: str) -> list[dict[str, Any]]:
+    """One worker of a job pair: a line per point it measured, or one for its failure."""
+    outcome = run_isolated(job.to_dict())
+    base = {
+        "job": index,
+        "corpus": job.corpus,
+        "algorithm": job.algorithm,
+        "round": round_,
+        "slot": slot,
+        "pair": pair_id(round_, slot),
+        "variant": name,
+    }
+    lines = [
+        {
+            **base,
+            "point": job.query_grid.index(record["query_params"]),
+            "mode": record["mode"],
+            "label": params_label(job.build_params, record["query_params"]),
+            "qps": record["qps"],
+            "recall": record["recall"],
+            "status": "ok",
+            "error": "",
+        }
+        for record in outcome.records
+        if record["event"] == "observation"
+    ]
+    if outcome.status != "ok":
+        lines.append(
+            {
+                **base,
+                "point": -1,
+                "mode": "",
+                "label": params_label(job.build_params, {}),
+                "qps": None,
+                "recall": None,
+                "status": outcome.status,
+                "error": outcome.error,
+            }
+        )
+    return lines
