@@ -59,7 +59,9 @@ def cli(verbose: bool) -> None:
 )
 @click.option("--run", "run_name", default=None, help="Run directory name (default: the suite).")
 @results_option
-@click.option("--algorithms", default=None, help="Comma-separated subset of algorithms.")
+@click.option(
+    "--algorithms", default=None, help="Comma-separated algorithms (run even if excluded)."
+)
 @click.option("--retry-failed", is_flag=True, help="Run failed jobs again.")
 @click.option("--no-plot", is_flag=True, help="Do not draw the Pareto plots at the end.")
 @click.option(
@@ -142,7 +144,7 @@ def run(
     else:
         suite = load_suite(suite_name or "quick")
         if chosen_algorithms:
-            suite = replace(suite, algorithms=chosen_algorithms)
+            suite = replace(suite, algorithms=chosen_algorithms, exclude=())  # named: run them
         if grid:
             suite = replace(suite, grid=grid)
     suite = apply_sets(suite, sets)
@@ -450,7 +452,9 @@ def compare(
 @click.option("--suite", "suite_name", default="ci", show_default=True, help="Suite to measure.")
 @click.option("--run", "run_name", default="ab", show_default=True, help="Run directory name.")
 @results_option
-@click.option("--algorithms", default=None, help="Comma-separated subset of algorithms.")
+@click.option(
+    "--algorithms", default=None, help="Comma-separated algorithms (run even if excluded)."
+)
 @click.option("--python-a", default="", help="Interpreter (venv) for A's workers.")
 @click.option("--python-b", default="", help="Interpreter (venv) for B's workers.")
 @click.option(
@@ -515,7 +519,8 @@ def ab(
         raise BenchError(f"--threshold {threshold} --alpha {alpha}: expected numbers in (0, 1)")
     suite = load_suite(suite_name)
     if algorithms:
-        suite = replace(suite, algorithms=tuple(a.strip() for a in algorithms.split(",")))
+        chosen = tuple(a.strip() for a in algorithms.split(","))
+        suite = replace(suite, algorithms=chosen, exclude=())  # named: run them
     suite = replace(suite, pin=pin or suite.pin)
     variants = (
         ab_runner.Variant("A", python_a, backends_a, grid_a),

@@ -14,6 +14,7 @@ from bench.backends.registry import _algorithms_in, _registry
 from bench.config import read_yaml
 from bench.corpora.registry import check_spec, dataset_names, dataset_spec
 from bench.errors import BenchError
+from bench.runner.plan import select_algorithms
 from bench.runner.suite import Suite, load_suite, suite_from_dict, suite_names
 
 WHERE = "suite file s.yaml"
@@ -89,6 +90,42 @@ def test_direct_construction_and_replace_are_checked() -> None:
     with pytest.raises(BenchError, match="Suite: k=0: expected an integer from 1 to 100"):
         dataclasses.replace(suite, k=0)
     assert dataclasses.replace(suite, algorithms=("a", "a")).algorithms == ("a",)
+
+
+TEST_GRID = {"datasets": ["tiny-euclidean"], "grid": "test"}  # tests/backends/testing.yaml
+
+
+def selected(settings: dict) -> list[str]:
+    return [a.name for a in select_algorithms(suite_from_dict("s", {**TEST_GRID, **settings}))]
+
+
+@pytest.mark.usefixtures("bench_env")
+def test_exclude_leaves_algorithms_out_of_all_and_of_a_list() -> None:
+    every = selected({})
+    assert "test-hanging" in every and "test-exact" in every
+    kept = selected({"exclude": ["test-hanging", "test-hungry"]})
+    assert kept == [name for name in every if name not in ("test-hanging", "test-hungry")]
+    listed = {"algorithms": ["test-exact", "test-slow", "test-raising"]}
+    assert selected({**listed, "exclude": ["test-slow"]}) == ["test-exact", "test-raising"]
+
+
+@pytest.mark.usefixtures("bench_env")
+def test_exclude_refuses_an_unknown_name_and_an_empty_plan() -> None:
+    message = suite_error(exclude=["test-exact", "nosuchlib"])
+    assert "exclude[1]='nosuchlib': unknown algorithm: expected one of" in message
+    assert "test-exact" in message
+    with pytest.raises(BenchError, match="exclude leaves no algorithm to run") as info:
+        selected({"algorithms": ["test-exact"], "exclude": ["test-exact"]})
+    assert "\n" not in str(info.value)
+    with pytest.raises(BenchError, match="exclude leaves no algorithm to run"):
+        selected({"exclude": selected({})})
+
+
+def test_the_quick_suite_leaves_out_the_variants_for_huge_corpora() -> None:
+    names = {a.name for a in select_algorithms(load_suite("quick"))}
+    assert {"hnswlib", "faiss-ivf", "pynndescent", "bruteforce"} <= names
+    huge_only = {"faiss-ivf-blocks", "faiss-ivfpq-ooc", "faiss-ivfsq-ooc", "hnswlib-blocks"}
+    assert not names & (huge_only | {"usearch-i8", "diskann"})
 
 
 def test_every_shipped_yaml_validates() -> None:

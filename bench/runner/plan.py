@@ -63,10 +63,10 @@ def job_id(corpus: Corpus, algorithm: str, *settings: Any) -> str:
 
 
 def select_algorithms(suite: Suite) -> list[Algorithm]:
-    """The suite's algorithms, checked before any corpus is generated: an unknown name, a
-    listed algorithm with neither the suite's grid nor an inline one, or an inline grid
-    whose parameters the algorithm does not declare fails here. `all` means every algorithm
-    with the suite's grid (or an inline one)."""
+    """The suite's algorithms less its `exclude`, checked before any corpus is generated: an
+    unknown name, a listed algorithm with neither the suite's grid nor an inline one, an
+    inline grid whose parameters the algorithm does not declare, or nothing left to run fails
+    here. `all` means every algorithm with the suite's grid (or an inline one)."""
     for name, grid in suite.grids.items():
         get_algorithm(name).check_params(grid, f"suite {suite.name!r}", ("grids", name))
 
@@ -74,20 +74,29 @@ def select_algorithms(suite: Suite) -> list[Algorithm]:
         return algorithm.name in suite.grids or suite.grid in algorithm.grids
 
     if suite.algorithms is not None:
-        selected = [get_algorithm(name) for name in suite.algorithms]
+        candidates = [get_algorithm(name) for name in suite.algorithms]
+    else:
+        registered = list(algorithms().values())
+        candidates = [algorithm for algorithm in registered if has_grid(algorithm)]
+        if not candidates:
+            raise BenchError(
+                f"suite {suite.name!r}: no algorithm has a grid {suite.grid!r}: expected a "
+                "grid named in backends/*.yaml"
+            )
+        if skipped := [a.name for a in registered if not has_grid(a)]:
+            log.info("no grid %r, left out: %s", suite.grid, ", ".join(skipped))
+    selected = [algorithm for algorithm in candidates if algorithm.name not in suite.exclude]
+    if not selected:
+        raise BenchError(
+            f"suite {suite.name!r}: exclude leaves no algorithm to run (of "
+            f"{', '.join(a.name for a in candidates)}): expected at least one not excluded"
+        )
+    if excluded := [a.name for a in candidates if a.name in suite.exclude]:
+        log.info("excluded by the suite: %s", ", ".join(excluded))
+    if suite.algorithms is not None:
         for algorithm in selected:
             if not has_grid(algorithm):
                 algorithm.check_grid(suite.grid)  # raises, naming the grids it has
-        return selected
-    registered = list(algorithms().values())
-    selected = [algorithm for algorithm in registered if has_grid(algorithm)]
-    if not selected:
-        raise BenchError(
-            f"suite {suite.name!r}: no algorithm has a grid {suite.grid!r}: expected a grid "
-            "named in backends/*.yaml"
-        )
-    if skipped := [a.name for a in registered if not has_grid(a)]:
-        log.info("no grid %r, left out: %s", suite.grid, ", ".join(skipped))
     return selected
 
 

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, PlainValidator, ValidationInfo
 
 from bench import paths
-from bench.backends.registry import Grid
+from bench.backends.registry import Grid, algorithms
 from bench.config import (
     Flag,
     NonNegativeInt,
@@ -84,6 +84,16 @@ def _algorithms(value: Any, info: ValidationInfo) -> tuple[str, ...] | None:
     return _unique(_non_empty(names), info)
 
 
+def _registered(value: Any) -> str:
+    """A registered algorithm's name, checked when the suite is read so that the error names
+    the suite file and the key."""
+    name = check_text(value)
+    registry = algorithms()
+    if name not in registry:
+        raise ValueError(f"unknown algorithm: expected one of {', '.join(registry)}")
+    return name
+
+
 def _query_limit(value: Any) -> int | None:
     if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
         raise ValueError("expected a positive integer, or null for every query")
@@ -116,6 +126,9 @@ class Suite:
     description: str = ""
     images: dict[str, Any] | None = None  # the image stage (extractors, PCA sweep, t-SNE)
     grids: dict[str, Grid] = field(default_factory=dict)  # inline grids by algorithm
+    exclude: Annotated[  # left out of `algorithms` (e.g. variants meant for huge corpora)
+        tuple[Annotated[str, PlainValidator(_registered)], ...], AfterValidator(_unique)
+    ] = ()
 
 
 def suite_names() -> list[str]:
