@@ -1,10 +1,14 @@
 """PyNNDescent: nearest-neighbour descent graphs, searched from random-projection trees.
 
-PyNNDescent is compiled by numba at run time. The build functions take the distance as an
-argument and cannot be cached on disk, so every new process spends tens of seconds compiling
-them. The adapter pays that cost in its constructor, which the runner does not time, by building
-and querying a tiny index with the same metric and options; `fit` then measures only the build.
-The runner's warm-up queries cover anything left to compile on the query path.
+PyNNDescent is compiled by numba at run time. Its trees, search and distances are cached on
+disk by numba itself (cache=True: beside the package, or in ~/.cache/numba) and loaded by every
+later worker. The build functions take the distance as an argument and cannot be cached
+(pynndescent marks them cache=False; a signature holding a jitted function matches in no other
+process: such an entry is saved again by every process and never loaded), so every new process
+spends tens of seconds compiling them. The adapter pays that cost in its constructor, which
+the runner does not time, by building and querying a tiny index with the same metric and
+options; `fit` then measures only the build. The runner's warm-up queries cover anything left
+to compile on the query path.
 """
 
 from __future__ import annotations
