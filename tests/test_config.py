@@ -331,8 +331,6 @@ def test_invalid_yaml_is_one_line(tmp_path: Path) -> None:
 
 
 def test_inline_suite_grids_are_checked_like_backend_grids() -> None:
-    from bench.runner.plan import select_algorithms
-
     message = suite_error(grids={"hnswlib": "M=16"})
     assert "grids.hnswlib[0]='M=16': expected a mapping" in message
     suite = suite_from_dict(

@@ -124,3 +124,18 @@ def test_kill_minus_nine_then_resume_loses_nothing(bench_env: Path, tmp_path: Pa
 def test_bad_suite_settings(field: str, value, message: str) -> None:
     with pytest.raises(Exception, match=message):
         suite(("test-exact",), **{field: value})
+
+
+def test_the_worker_imports_no_planning_or_reporting_modules() -> None:
+    """Every job starts a worker: it imports only what running one job needs (the job, the
+    adapter loader), not the suite and backend schemas or the reporting stack."""
+    code = "import sys, bench.runner.worker; print(' '.join(sorted(sys.modules)))"
+    loaded = set(
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout.split()
+    )
+    assert {"bench.runner.job", "bench.backends.loader", "numpy"} <= loaded
+    unneeded = {"bench.runner.plan", "bench.runner.suite", "bench.backends.registry"}
+    unneeded |= {"pandas", "scipy", "rich", "click", "matplotlib", "seaborn", "torch"}
+    assert not loaded & unneeded

@@ -23,8 +23,8 @@ from bench.metrics.spread import judge, median_interval
 from bench.report.ab import exit_code, settled, summarize
 from bench.results.store import read_results
 from bench.runner.ab import pair_id, pair_jobs, round_order
+from bench.runner.job import Job
 from bench.runner.measure import time_batch, time_single
-from bench.runner.plan import Job
 from bench.runner.run import run_suite
 from bench.runner.suite import Suite
 from bench.runner.worker import schedule

@@ -23,6 +23,7 @@ from pydantic import AfterValidator, BeforeValidator, PlainValidator
 
 from bench import paths
 from bench.backends.base import Backend
+from bench.backends.loader import load_adapter
 from bench.config import (
     Number,
     Text,
@@ -39,7 +40,7 @@ from bench.config import (
     unknown_key,
 )
 from bench.corpora.corpus import METRICS
-from bench.errors import BackendUnavailable, BenchError
+from bench.errors import BenchError
 
 Params = dict[str, Any]
 PARTS = ("build", "query")
@@ -227,19 +228,6 @@ class Algorithm:
                 f"{', '.join(self.grids)} (in {self.source})"
             )
         return self.grids[grid]
-
-
-def load_adapter(adapter: str, install: str = "") -> type[Backend]:
-    """Import the adapter class named "module:Class"."""
-    module_name, _, class_name = adapter.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        hint = f". Install it with: {install}" if install else ""
-        raise BackendUnavailable(f"adapter {adapter!r} is unavailable: {exc}{hint}") from exc
-    if not hasattr(module, class_name):
-        raise BenchError(f"adapter {adapter!r}: module {module_name!r} has no class {class_name!r}")
-    return getattr(module, class_name)
 
 
 def expand(grid: Any, part: str) -> list[Params]:

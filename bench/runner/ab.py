@@ -24,7 +24,8 @@ import pandas as pd
 from bench.corpora.corpus import Corpus
 from bench.errors import BenchError
 from bench.runner.isolation import run_isolated
-from bench.runner.plan import Job, params_label, plan_jobs
+from bench.runner.job import Job
+from bench.runner.plan import params_label, plan_jobs
 from bench.runner.suite import Suite
 
 ORDER = "ABBA"  # one round; neighbours (0, 1) and (2, 3) are the pairs

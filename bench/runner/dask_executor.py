@@ -34,7 +34,7 @@ from bench.groundtruth.cache import (
 from bench.groundtruth.exact import MAX_K, GroundTruth, exact_knn
 from bench.runner.executors import OnStart
 from bench.runner.isolation import Outcome, run_isolated
-from bench.runner.plan import Job
+from bench.runner.job import Job
 
 SLOT = "slots"
 CONNECT_TIMEOUT_S = 10.0

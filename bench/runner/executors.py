@@ -10,7 +10,7 @@ from bench.corpora.corpus import Corpus
 from bench.groundtruth.cache import ground_truth
 from bench.groundtruth.exact import GroundTruth
 from bench.runner.isolation import Outcome, run_isolated
-from bench.runner.plan import Job
+from bench.runner.job import Job
 
 OnStart = Callable[[Job], None]
 

@@ -3,48 +3,18 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from bench.backends.registry import Algorithm, algorithms, get_algorithm
 from bench.corpora.corpus import Corpus
 from bench.errors import BackendUnavailable, BenchError
 from bench.runner.adhoc import grids_for
+from bench.runner.job import Job
 from bench.runner.suite import Suite
 from bench.storage import fingerprint
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Job:
-    """Everything a worker needs, JSON-serialisable (it crosses a process boundary)."""
-
-    job_id: str
-    suite: str
-    corpus: str
-    corpus_spec: dict[str, Any]
-    algorithm: str
-    library: str
-    adapter: str
-    library_version: str
-    build_params: dict[str, Any]
-    query_grid: list[dict[str, Any]]
-    k: int
-    modes: list[str]
-    repetitions: int
-    warmup: int
-    query_limit: int | None
-    batch_threads: int
-    build_threads: int
-    timeout_s: float
-    memory_limit_bytes: int
-    min_time_s: float = 0.0  # timed seconds per repetition at least (passes over the queries)
-    pin: bool = False  # worker on one core, parent on the others
-    python: str = ""  # interpreter for the worker (bench ab); empty: the parent's
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ from bench.corpora.corpus import Corpus
 from bench.metrics.spread import NOISY_CV, cv, median_interval
 from bench.results.schema import empty_row
 from bench.runner.isolation import Outcome
-from bench.runner.plan import Job, Unavailable, params_label
+from bench.runner.job import Job
+from bench.runner.plan import Unavailable, params_label
 
 
 def corpus_columns(corpus: Corpus) -> dict[str, Any]:

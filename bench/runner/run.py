@@ -30,7 +30,8 @@ from bench.results.store import (
 from bench.runner.environment import run_identity
 from bench.runner.executors import Executor, LocalExecutor
 from bench.runner.isolation import Outcome
-from bench.runner.plan import Job, plan_jobs, select_algorithms
+from bench.runner.job import Job
+from bench.runner.plan import plan_jobs, select_algorithms
 from bench.runner.rows import outcome_rows, unavailable_row
 from bench.runner.suite import Suite
 

@@ -28,16 +28,16 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from bench.backends.base import Backend
-from bench.backends.registry import load_adapter
+from bench.backends.loader import load_adapter
 from bench.corpora.corpus import Corpus
 from bench.corpora.registry import corpus_from_spec
 from bench.groundtruth.cache import ground_truth
 from bench.metrics.labels import average_precision_at_k, precision_at_k, relevance
 from bench.metrics.recall import recalls_per_query
 from bench.results.answers import NPZ_SUFFIX, AnswerLog, answers_hash
+from bench.runner.job import Job
 from bench.runner.measure import Timing, latency_summary, time_batch, time_single
 from bench.runner.pinning import Pinning
-from bench.runner.plan import Job
 
 Point = tuple[int, str]  # (index into the job's query grid, mode)
 
