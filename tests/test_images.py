@@ -290,6 +290,13 @@ def mean_colour_onnx(path: Path) -> Path:
     return path
 
 
+def test_image_spec_given_directly_is_checked_by_the_kinds_schema() -> None:
+    from bench.images.features import image_corpus_from_spec
+
+    with pytest.raises(BenchError, match=r"^dataset 'mine': unknown key 'modle': expected one of"):
+        image_corpus_from_spec("mine", {"modle": "mean-colour"})
+
+
 def test_undecodable_images_are_reported_on_every_run_and_empty_classes_dropped(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog
 ) -> None:
