@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import yaml
 
 from bench.corpora.synthetic import SyntheticSpec, synthetic_corpus
+from bench.runner.suite import Suite
 
 TESTS_DIR = Path(__file__).parent
 TINY_DATASETS = {
@@ -42,6 +44,21 @@ def write_tiny_datasets(root: Path) -> Path:
     for name, spec in TINY_DATASETS.items():
         (datasets / f"{name}.yaml").write_text(yaml.safe_dump(spec))
     return datasets
+
+
+def tiny_suite(algorithms: tuple[str, ...], **overrides: Any) -> Suite:
+    """A quick suite of `algorithms` (test grid) on the tiny Euclidean corpus; `overrides`
+    replace any setting."""
+    settings = dict(
+        name="t",
+        datasets=("tiny-euclidean",),
+        algorithms=algorithms,
+        grid="test",
+        repetitions=1,
+        warmup=0,
+        timeout_s=20,
+    )
+    return Suite(**{**settings, **overrides})
 
 
 @pytest.fixture(scope="session")
