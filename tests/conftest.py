@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import yaml
 
 from bench.corpora.synthetic import SyntheticSpec, synthetic_corpus
+from bench.runner.suite import Suite
 
 TESTS_DIR = Path(__file__).parent
 TINY_DATASETS = {
@@ -44,6 +46,21 @@ def write_tiny_datasets(root: Path) -> Path:
     return datasets
 
 
+def tiny_suite(algorithms: tuple[str, ...], **overrides: Any) -> Suite:
+    """A quick suite of `algorithms` (test grid) on the tiny Euclidean corpus; `overrides`
+    replace any setting."""
+    settings = dict(
+        name="t",
+        datasets=("tiny-euclidean",),
+        algorithms=algorithms,
+        grid="test",
+        repetitions=1,
+        warmup=0,
+        timeout_s=20,
+    )
+    return Suite(**{**settings, **overrides})
+
+
 @pytest.fixture(scope="session")
 def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("cache")
@@ -54,11 +71,16 @@ def bench_env(tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch) 
     """Point the harness at a temp cache and dataset folder, with the test adapters registered.
 
     Worker processes inherit these variables, so they see the same setup."""
-    datasets = write_tiny_datasets(tmp_path)
-    monkeypatch.setenv("BENCH_CACHE", str(cache_dir))
-    monkeypatch.setenv("BENCH_DATASETS", str(datasets))
-    monkeypatch.setenv("BENCH_EXTRA_BACKENDS", str(TESTS_DIR / "backends"))
+    point_at_tiny_setup(monkeypatch, tmp_path, cache_dir)
     return tmp_path
+
+
+def point_at_tiny_setup(patch: pytest.MonkeyPatch, root: Path, cache_dir: Path) -> None:
+    """The tiny dataset YAMLs in ROOT/datasets, the cache and the test adapters, through
+    `patch` (a module-scoped fixture gives its own `pytest.MonkeyPatch.context()`)."""
+    patch.setenv("BENCH_CACHE", str(cache_dir))
+    patch.setenv("BENCH_DATASETS", str(write_tiny_datasets(root)))
+    patch.setenv("BENCH_EXTRA_BACKENDS", str(TESTS_DIR / "backends"))
 
 
 @pytest.fixture

@@ -297,6 +297,14 @@ SYNTHETIC = {"kind": "synthetic", "distribution": "gaussian", "n": 10, "dim": 2}
         ({**SYNTHETIC, "description": ["x"]}, "description=['x']: expected a string"),
         ({"kind": "file", "trian": "x"}, "unknown key 'trian': expected one of format, path"),
         ({"kind": "file", "path": "x", "limit": 0}, "limit=0: expected a positive integer"),
+        (
+            {"kind": "file", "path": "x", "train": "y"},
+            "unknown key 'train': expected one of format, path, metric",
+        ),
+        (
+            {"kind": "file", "train": "x", "queries": "y", "override_distance": True},
+            "unknown key 'override_distance': expected one of format, train, queries",
+        ),
         ({"kind": "file", "path": ["x"]}, "path=['x']: expected a non-empty string"),
         ({"kind": "file", "path": "x", "format": "fvec"}, "format='fvec': expected one of"),
         ({"kind": "file", "path": "x", "metric": "cosine"}, "metric='cosine': expected one of"),

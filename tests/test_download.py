@@ -19,9 +19,9 @@ import yaml
 
 from bench.catalogue.entries import _catalogue, named
 from bench.catalogue.local import ensure, local_dir, sidecar, status
-from bench.catalogue.transfer import download, part_path
 from bench.corpora.formats import write_bin_ground_truth, write_vectors
 from bench.corpora.registry import load_corpus
+from bench.download import download, fetch, part_path
 from bench.errors import BenchError
 
 
@@ -131,6 +131,29 @@ def test_404_and_no_network_name_the_url(server, tmp_path: Path) -> None:
         download(url, tmp_path / "refused", show_progress=False)
 
 
+def test_fetch_checks_the_checksum_and_reuses_the_file(server, tmp_path: Path) -> None:
+    """fetch (weights, Caltech101) over HTTP, a file:// URL or a plain path: same mechanism."""
+    data = os.urandom(500_000)
+    url = _serve(server, tmp_path, "weights-1a2b.pth", data)
+    sha256 = f"sha256:{hashlib.sha256(data).hexdigest()}"
+    dest = tmp_path / "cache" / "weights.pth"
+    with pytest.raises(BenchError, match=rf"checksum mismatch for {url}: .*out of date"):
+        fetch(url, dest, "0" * 32)
+    assert not dest.exists() and not part_path(dest).exists(), "a bad download leaves nothing"
+    assert fetch(url, dest, sha256[:15]) == dest and dest.read_bytes() == data  # a prefix
+    requests = len(server.requests)
+    assert fetch(url, dest, sha256) == dest and len(server.requests) == requests, "reused"
+    served = tmp_path / "served" / "weights-1a2b.pth"
+    for source in (served.as_uri(), str(served)):
+        again = tmp_path / "local" / "again.pth"
+        fetch(source, again, hashlib.md5(data).hexdigest())
+        assert again.read_bytes() == data
+        again.unlink()
+        with pytest.raises(BenchError, match="checksum mismatch"):
+            fetch(source, again, f"sha256:{'f' * 64}")
+        assert not again.exists() and not part_path(again).exists()
+
+
 @pytest.fixture
 def crop_catalogue(server, tmp_path: Path, bench_env: Path, monkeypatch) -> str:
     """A big-ann-style family served locally: a 1000-row base file cropped to 300 rows."""
@@ -200,7 +223,7 @@ def test_wrong_shape_from_the_server_is_refused(server, crop_catalogue, tmp_path
 MEMORY_SCRIPT = """
 import re, sys
 from pathlib import Path
-from bench.catalogue.transfer import download
+from bench.download import download
 download(sys.argv[1], Path(sys.argv[2]), show_progress=False)
 status = Path("/proc/self/status").read_text()
 print(int(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1)) * 1024)

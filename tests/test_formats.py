@@ -328,11 +328,11 @@ def test_bad_specs_are_clear_errors(tmp_path: Path, bench_env, blobs) -> None:
     write_ann_hdf5(path, train, test, np.zeros((100, 1)), np.zeros((100, 1)), "angular")
     with pytest.raises(BenchError, match=r"metric 'euclidean', but .* has distance 'angular'"):
         load_file_corpus("j", {"path": str(path), "metric": "euclidean"})
-    with pytest.raises(BenchError, match="unknown keys trian"):
+    with pytest.raises(BenchError, match="unknown key 'trian'"):
         load_file_corpus("j", {"trian": "x", "metric": "euclidean"})
     with pytest.raises(BenchError, match="file not found"):
         load_file_corpus("j", {"path": str(tmp_path / "missing.hdf5")})
-    with pytest.raises(BenchError, match="limit=0, expected a positive integer"):
+    with pytest.raises(BenchError, match="limit=0: expected a positive integer"):
         load_file_corpus("j", {"path": str(path), "limit": 0})
     bad_ids = np.full((100, 5), 1000)  # one past the last train row
     write_ann_hdf5(path, train, test, bad_ids, np.zeros((100, 5)), "euclidean")

@@ -28,14 +28,13 @@ from bench.report.summary import qps_at_recall
 from bench.results.store import read_results, write_parquet
 from bench.runner.run import run_suite
 from bench.runner.suite import Suite
-from tests.conftest import TESTS_DIR, TINY_DATASETS, write_tiny_datasets
+from tests.conftest import TINY_DATASETS, point_at_tiny_setup
 
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Path:
     """A finished run on two tiny corpora, plus an extra table and an extra plot."""
     root = tmp_path_factory.mktemp("report")
-    datasets = write_tiny_datasets(root)
     suite = Suite(
         name="report",
         datasets=tuple(TINY_DATASETS),
@@ -49,9 +48,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Path:
         memory_limit_gb=2,
     )
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("BENCH_CACHE", str(cache_dir))
-        patch.setenv("BENCH_DATASETS", str(datasets))
-        patch.setenv("BENCH_EXTRA_BACKENDS", str(TESTS_DIR / "backends"))
+        point_at_tiny_setup(patch, root, cache_dir)
         run_suite(suite, root / "run", show_progress=False)
     run = root / "run"
     # what later features drop into a run directory: a table and a plot

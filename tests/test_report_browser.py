@@ -20,7 +20,7 @@ from bench.report.site import write_site
 from bench.report.summary import build_report
 from bench.runner.run import run_suite
 from bench.runner.suite import Suite
-from tests.conftest import TESTS_DIR, TINY_DATASETS, write_tiny_datasets
+from tests.conftest import TINY_DATASETS, point_at_tiny_setup
 
 playwright = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
 
@@ -36,7 +36,6 @@ def chromium() -> str | None:
 def run_dir(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Path:
     """A real run: hnswlib and annoy with their `ci` grids on the two tiny corpora."""
     root = tmp_path_factory.mktemp("browser")
-    datasets = write_tiny_datasets(root)
     suite = Suite(
         name="browser",
         datasets=tuple(TINY_DATASETS),
@@ -50,9 +49,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Path:
         memory_limit_gb=2,
     )
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("BENCH_CACHE", str(cache_dir))
-        patch.setenv("BENCH_DATASETS", str(datasets))
-        patch.setenv("BENCH_EXTRA_BACKENDS", str(TESTS_DIR / "backends"))
+        point_at_tiny_setup(patch, root, cache_dir)
         run_suite(suite, root / "run", show_progress=False)
     html.write(build_report(root / "run"), root / "run" / "report.html")
     return root / "run"

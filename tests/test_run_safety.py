@@ -24,21 +24,8 @@ from bench.errors import BenchError
 from bench.results.schema import empty_row
 from bench.results.store import append_rows, read_results
 from bench.runner.run import run_suite
-from bench.runner.suite import Suite
 from bench.storage import cached_npy, write_bytes_atomic
-
-
-def suite(algorithms: tuple[str, ...], **overrides) -> Suite:
-    settings = dict(
-        name="t",
-        datasets=("tiny-euclidean",),
-        algorithms=algorithms,
-        grid="test",
-        repetitions=1,
-        warmup=0,
-        timeout_s=20,
-    )
-    return Suite(**{**settings, **overrides})
+from tests.conftest import tiny_suite
 
 
 def suite_file(folder: Path, name: str, algorithms: list[str], timeout_s: float = 20) -> Path:
@@ -149,18 +136,18 @@ def test_append_rows_from_several_processes_loses_no_row(tmp_path: Path) -> None
 
 def test_results_file_without_final_newline_is_refused_before_measuring(bench_env: Path) -> None:
     run_dir = bench_env / "run"
-    run_suite(suite(("test-exact",)), run_dir, show_progress=False)
+    run_suite(tiny_suite(("test-exact",)), run_dir, show_progress=False)
     path = run_dir / "results.csv"
     cut = path.read_bytes()[:-7]  # the last row loses its newline and the end of a number
     path.write_bytes(cut)
     with pytest.raises(BenchError, match=r"results.csv is truncated at line 3: .* delete line 3"):
-        run_suite(suite(("test-exact", "test-inaccurate")), run_dir, show_progress=False)
+        run_suite(tiny_suite(("test-exact", "test-inaccurate")), run_dir, show_progress=False)
     assert path.read_bytes() == cut, "nothing glued onto the cut row"
 
 
 def test_rows_are_validated_before_the_job_runs(bench_env: Path) -> None:
     """A job whose rows could not be written is refused before it is measured."""
-    bad = suite(("test-exact",))
+    bad = tiny_suite(("test-exact",))
     object.__setattr__(bad, "k", 10.5)  # a value that slipped past the suite's own checks
     with pytest.raises(BenchError, match=r"test-exact on tiny-euclidean.*'k' = '10.5'"):
         run_suite(bad, bench_env / "run", show_progress=False)
@@ -178,7 +165,7 @@ def test_a_write_failure_after_measuring_keeps_the_rows(bench_env: Path, tmp_pat
     """results.csv cannot grow past 100 kB (RLIMIT_FSIZE, as a full disk would refuse): the
     rows just measured go to a spill file named in a one-line error."""
     run_dir = tmp_path / "results" / "big"
-    run_suite(suite(("test-exact",), name="big"), run_dir, show_progress=False)
+    run_suite(tiny_suite(("test-exact",), name="big"), run_dir, show_progress=False)
     path = run_dir / "results.csv"
     header, row, *_ = path.read_text().splitlines()
     job_id = read_results(path)["job_id"][0]
@@ -282,7 +269,7 @@ def test_truncated_cached_array_names_the_file(tmp_path: Path) -> None:
 
 def test_plot_takes_a_results_file_and_refuses_other_files(bench_env: Path) -> None:
     run_dir = bench_env / "run"
-    run_suite(suite(("test-exact",)), run_dir, show_progress=False)
+    run_suite(tiny_suite(("test-exact",)), run_dir, show_progress=False)
     drawn = subprocess.run(
         bench("plot", run_dir / "results.csv"), capture_output=True, text=True, timeout=300
     )
@@ -348,7 +335,9 @@ def test_a_short_peak_over_the_cap_is_oom(bench_env: Path) -> None:
     is oom; the same cap lets the exact job pass."""
     run_dir = bench_env / "run"
     run_suite(
-        suite(("test-spiking", "test-exact"), memory_limit_gb=0.2), run_dir, show_progress=False
+        tiny_suite(("test-spiking", "test-exact"), memory_limit_gb=0.2),
+        run_dir,
+        show_progress=False,
     )
     frame = read_results(run_dir)
     spiking = frame[frame["algorithm"] == "test-spiking"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
@@ -13,23 +14,12 @@ import pytest
 
 from bench.results.store import read_results
 from bench.runner.run import run_suite
-from bench.runner.suite import Suite
+from tests.conftest import tiny_suite
 
-
-def suite(algorithms: tuple[str, ...], **overrides) -> Suite:
-    settings = dict(
-        name="t",
-        datasets=("tiny-euclidean",),
-        algorithms=algorithms,
-        grid="test",
-        repetitions=2,
-        warmup=5,
-        timeout_s=20,
-        memory_limit_gb=0.6,
-        batch_threads=2,
-        build_threads=1,
-    )
-    return Suite(**{**settings, **overrides})
+# Two repetitions with warm-up, a memory cap and thread counts: the runner's own settings.
+suite = functools.partial(
+    tiny_suite, repetitions=2, warmup=5, memory_limit_gb=0.6, batch_threads=2, build_threads=1
+)
 
 
 def test_failures_become_rows_and_the_suite_goes_on(bench_env: Path) -> None:

@@ -17,7 +17,8 @@ class Hnswlib(Backend):
     metrics = ("euclidean", "angular", "inner_product")
     supports_batch = True
 
-    def fit(self, data: np.ndarray) -> None:
+    def _empty_index(self, data: np.ndarray) -> None:
+        """An index sized for `data`, with the build parameters, still without items."""
         self.index = hnswlib.Index(space=HNSWLIB_SPACES[self.metric], dim=data.shape[1])
         self.index.init_index(
             max_elements=len(data),
@@ -25,6 +26,9 @@ class Hnswlib(Backend):
             ef_construction=int(self.build_params["ef_construction"]),
             random_seed=int(self.build_params.get("seed", 100)),
         )
+
+    def fit(self, data: np.ndarray) -> None:
+        self._empty_index(data)
         self.index.add_items(data, np.arange(len(data)), num_threads=self.threads)
 
     def set_query_params(self, **params: Any) -> None:

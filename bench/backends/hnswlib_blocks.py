@@ -7,11 +7,10 @@ a time (`row_blocks`) instead of being handed over whole.
 
 from __future__ import annotations
 
-import hnswlib
 import numpy as np
 
 from bench.backends.base import require_memory, row_blocks
-from bench.backends.hnswlib import HNSWLIB_SPACES, Hnswlib
+from bench.backends.hnswlib import Hnswlib
 
 
 class HnswlibBlocks(Hnswlib):
@@ -20,13 +19,7 @@ class HnswlibBlocks(Hnswlib):
     def fit(self, data: np.ndarray) -> None:
         links = 8 * int(self.build_params["M"]) + 24  # level-0 links, label, header
         require_memory(len(data) * (4 * data.shape[1] + links), "hnswlib")
-        self.index = hnswlib.Index(space=HNSWLIB_SPACES[self.metric], dim=data.shape[1])
-        self.index.init_index(
-            max_elements=len(data),
-            M=int(self.build_params["M"]),
-            ef_construction=int(self.build_params["ef_construction"]),
-            random_seed=int(self.build_params.get("seed", 100)),
-        )
+        self._empty_index(data)
         for start, block in row_blocks(data):
             ids = np.arange(start, start + len(block))
             self.index.add_items(block, ids, num_threads=self.threads)

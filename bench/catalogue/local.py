@@ -18,8 +18,8 @@ import numpy as np
 from bench import paths
 from bench.catalogue.entries import BIN_SUFFIX, GT_K, NamedDataset, Remote
 from bench.catalogue.generate import generate_random
-from bench.catalogue.transfer import download, part_path, sha256_of
 from bench.corpora.formats import read_ann_hdf5
+from bench.download import download, file_digest, part_path
 from bench.errors import BenchError
 from bench.storage import write_bytes_atomic
 
@@ -113,7 +113,7 @@ def _check_reuse(entry: NamedDataset, path: Path, full: bool) -> None:
     stat = path.stat()
     if not full and (stat.st_size, stat.st_mtime_ns) == (record["size"], record["mtime_ns"]):
         return
-    found = sha256_of(path)
+    found = file_digest(path, "sha256")
     if found != record["sha256"]:
         raise BenchError(
             f"{path}: sha256 {found} differs from {record['sha256']} recorded when it was "

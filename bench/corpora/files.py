@@ -32,9 +32,9 @@ from typing import Any
 import numpy as np
 
 from bench import paths
-from bench.corpora.corpus import Corpus, FileGroundTruth, check_metric
+from bench.config import load
+from bench.corpora.corpus import Corpus, FileGroundTruth
 from bench.corpora.formats import (
-    FORMATS,
     VectorSource,
     content_fingerprint,
     format_of,
@@ -43,17 +43,13 @@ from bench.corpora.formats import (
     read_ground_truth,
     to_float32_npy,
 )
+from bench.corpora.registry import COMMON_KEYS, FileSpec
 from bench.errors import BenchError
 from bench.storage import cache_path, fingerprint
 
 log = logging.getLogger(__name__)
 
 FILE_CORPUS_VERSION = 1
-HDF5_KEYS = frozenset({"format", "path", "metric", "limit", "query_limit", "override_distance"})
-SPLIT_KEYS = frozenset(
-    {"format", "train", "queries", "ground_truth", "metric", "limit", "query_limit"}
-)
-IGNORED_KEYS = frozenset({"kind", "description"})
 
 
 def resolve_path(value: Any, what: str) -> Path:
@@ -66,24 +62,6 @@ def resolve_path(value: Any, what: str) -> Path:
     if not path.is_file():
         raise BenchError(f"{what}: file not found: {path}")
     return path
-
-
-def _optional_count(spec: dict[str, Any], key: str, what: str) -> int | None:
-    value = spec.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise BenchError(f"{what}: {key}={value!r}, expected a positive integer")
-    return value
-
-
-def _check_keys(spec: dict[str, Any], allowed: frozenset[str], what: str) -> None:
-    unknown = set(spec) - allowed - IGNORED_KEYS
-    if unknown:
-        raise BenchError(
-            f"{what}: unknown keys {', '.join(sorted(unknown))}: expected some of "
-            f"{', '.join(sorted(allowed))}"
-        )
 
 
 def _rows(source: VectorSource, limit: int | None, key: str, what: str) -> int:
@@ -140,21 +118,18 @@ def _drop_truth_note(limit: int, n_train: int) -> str:
     )
 
 
-def _hdf5_corpus(name: str, spec: dict[str, Any]) -> tuple[Corpus, FileGroundTruth | None]:
+def _hdf5_corpus(name: str, spec: FileSpec) -> tuple[Corpus, FileGroundTruth | None]:
     what = f"dataset {name!r}"
-    _check_keys(spec, HDF5_KEYS, what)
-    path = resolve_path(spec.get("path"), f"{what} path")
-    limit = _optional_count(spec, "limit", what)
-    query_limit = _optional_count(spec, "query_limit", what)
+    path = resolve_path(spec.path, f"{what} path")
+    limit, query_limit = spec.limit, spec.query_limit
     content = content_fingerprint(path)
     with read_ann_hdf5(path) as data:
-        # override_distance: the catalogue's lastfm-64-dot is `dot` in a file saying angular
-        if spec.get("metric", data.metric) != data.metric and not spec.get("override_distance"):
+        metric = spec.metric or data.metric
+        if metric != data.metric and not spec.override_distance:
             raise BenchError(
-                f"{what}: metric {spec['metric']!r}, but {path} has distance "
+                f"{what}: metric {metric!r}, but {path} has distance "
                 f"{data.distance!r}: expected metric {data.metric!r} (or no metric key)"
             )
-        metric = spec.get("metric", data.metric)
         n_train, n_test = len(data.train), len(data.test)
         rows = _rows(data.train, limit, "limit", what)
         n_queries = _rows(data.test, query_limit, "query_limit", what)
@@ -179,20 +154,14 @@ def _hdf5_corpus(name: str, spec: dict[str, Any]) -> tuple[Corpus, FileGroundTru
     return _corpus(name, train, queries, metric, key, info), truth
 
 
-def _split_corpus(name: str, spec: dict[str, Any]) -> tuple[Corpus, FileGroundTruth | None]:
+def _split_corpus(name: str, spec: FileSpec) -> tuple[Corpus, FileGroundTruth | None]:
     what = f"dataset {name!r}"
-    _check_keys(spec, SPLIT_KEYS, what)
-    if "metric" not in spec:
+    if spec.metric is None:
         raise BenchError(f"{what}: no metric, expected metric: euclidean, angular or inner_product")
-    metric = spec["metric"]
-    check_metric(metric)
-    fmt = spec.get("format")
-    if fmt == "hdf5":
-        raise BenchError(f"{what}: format hdf5 takes one 'path', expected no train/queries keys")
-    limit = _optional_count(spec, "limit", what)
-    query_limit = _optional_count(spec, "query_limit", what)
-    train_path = resolve_path(spec.get("train"), f"{what} train")
-    query_path = resolve_path(spec.get("queries"), f"{what} queries")
+    metric, fmt = spec.metric, spec.format
+    limit, query_limit = spec.limit, spec.query_limit
+    train_path = resolve_path(spec.train, f"{what} train")
+    query_path = resolve_path(spec.queries, f"{what} queries")
     contents = [content_fingerprint(train_path), content_fingerprint(query_path)]
     with open_vectors(train_path, fmt) as train_src, open_vectors(query_path, fmt) as query_src:
         rows = _rows(train_src, limit, "limit", what)
@@ -201,8 +170,8 @@ def _split_corpus(name: str, spec: dict[str, Any]) -> tuple[Corpus, FileGroundTr
         train = _matrix(train_src, rows, metric, contents[0], "train")
         queries = _matrix(query_src, n_queries, metric, contents[1], "queries")
     truth, note = None, "none given"
-    if spec.get("ground_truth") is not None:
-        truth_path = resolve_path(spec["ground_truth"], f"{what} ground_truth")
+    if spec.ground_truth is not None:
+        truth_path = resolve_path(spec.ground_truth, f"{what} ground_truth")
         contents.append(content_fingerprint(truth_path))
         if rows < n_train:
             note = _drop_truth_note(rows, n_train)
@@ -246,18 +215,17 @@ def load_file_corpus(name: str, spec: dict[str, Any]) -> tuple[Corpus, FileGroun
     The ground truth is None when the files have none, or when `limit` truncates the train
     set (the file's neighbours may then lie outside the kept rows); `corpus.info
     ["ground_truth"]` says which. The fingerprint derives from the files' content
-    fingerprints (not their paths) and the rows used.
+    fingerprints (not their paths) and the rows used. `spec` is checked against the kind's
+    schema (a dataset YAML's `kind` and `description` aside), so direct callers (the
+    catalogue, tests) get the same messages as a dataset file.
     """
-    if not isinstance(spec, dict):
-        raise BenchError(f"dataset {name!r}: expected a mapping of file settings, got {spec!r}")
-    fmt = spec.get("format")
-    if fmt is not None and fmt not in FORMATS:
-        raise BenchError(
-            f"dataset {name!r}: unknown format {fmt!r}, expected one of {', '.join(FORMATS)}"
-        )
-    if fmt == "hdf5" or (fmt is None and "path" in spec):
-        return _hdf5_corpus(name, spec)
-    return _split_corpus(name, spec)
+    params = (
+        {key: value for key, value in spec.items() if key not in COMMON_KEYS}
+        if isinstance(spec, dict)
+        else spec
+    )
+    checked = load(FileSpec, params, f"dataset {name!r}")
+    return (_hdf5_corpus if checked.hdf5 else _split_corpus)(name, checked)
 
 
 def file_corpus(name: str, spec: dict[str, Any]) -> Corpus:

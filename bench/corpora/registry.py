@@ -7,11 +7,24 @@ data (files exist, row counts, ground truth).
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from typing import Any
 
+from pydantic import model_validator
+
 from bench import paths
-from bench.config import Flag, NonNegativeInt, PositiveInt, Text, load, one_of, read_yaml, schema
+from bench.config import (
+    Flag,
+    NonNegativeInt,
+    PositiveInt,
+    Text,
+    load,
+    one_of,
+    read_yaml,
+    schema,
+    unknown_key,
+)
 from bench.corpora.corpus import METRICS, Corpus
 from bench.corpora.formats import FORMATS
 from bench.corpora.synthetic import SyntheticSpec
@@ -21,9 +34,17 @@ from bench.errors import BenchError
 COMMON_KEYS = ("kind", "description")
 
 
+HDF5_ONLY = ("path", "override_distance")
+SPLIT_ONLY = ("train", "queries", "ground_truth")
+
+
 @schema
 class FileSpec:
-    """A `kind: file` dataset: one HDF5 `path`, or `train` + `queries` (+ `ground_truth`)."""
+    """A `kind: file` dataset: one HDF5 `path`, or `train` + `queries` (+ `ground_truth`).
+
+    `override_distance` (HDF5 only) lets `metric` differ from the file's distance attribute:
+    the catalogue's lastfm-64-dot is `dot` in a file saying angular.
+    """
 
     format: one_of(FORMATS) | None = None  # type: ignore[valid-type]
     path: Text | None = None
@@ -33,6 +54,21 @@ class FileSpec:
     metric: one_of(METRICS) | None = None  # type: ignore[valid-type]
     limit: PositiveInt | None = None
     query_limit: PositiveInt | None = None
+    override_distance: Flag | None = None
+
+    @property
+    def hdf5(self) -> bool:
+        return self.format == "hdf5" or (self.format is None and self.path is not None)
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> FileSpec:
+        """The other shape's keys are unknown here (an HDF5 file holds train, test, truth)."""
+        other = SPLIT_ONLY if self.hdf5 else HDF5_ONLY
+        found = [key for key in other if getattr(self, key) is not None]
+        if found:
+            valid = [field.name for field in dataclasses.fields(self) if field.name not in other]
+            raise ValueError(unknown_key((found[0],), valid))
+        return self
 
 
 @schema

@@ -14,7 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from bench.config import load
 from bench.corpora.corpus import Corpus, normalize_rows
+from bench.corpora.registry import ImagesSpec
 from bench.errors import BenchError
 from bench.extractors.export import export_onnx, model_fingerprint
 from bench.extractors.inference import OnnxExtractor
@@ -25,26 +27,6 @@ from bench.images.folders import ImageSet, load_image_set
 from bench.storage import cache_path, cached_npy, fingerprint, load_npy
 
 log = logging.getLogger(__name__)
-SPEC_KEYS = {
-    "root",
-    "checksum",
-    "threads",
-    "decode_threads",
-    "model",
-    "weights",
-    "weights_file",
-    "onnx",
-    "preprocess",
-    "pca",
-    "include_background",
-    "split",
-    "seed",
-    "per_class",
-    "batch_size",
-    "url",
-    "md5",
-    "dataset",
-}
 
 
 @dataclass(frozen=True)
@@ -164,12 +146,7 @@ def reduce(vectors: np.ndarray, mean: np.ndarray, components: np.ndarray) -> np.
 
 
 def image_corpus_from_spec(name: str, spec: dict[str, Any]) -> Corpus:
-    unknown = set(spec) - SPEC_KEYS
-    if unknown:
-        raise BenchError(
-            f"dataset {name!r}: unknown keys {sorted(unknown)}: expected some of "
-            f"{', '.join(sorted(SPEC_KEYS))}"
-        )
+    load(ImagesSpec, spec, f"dataset {name!r}")  # the kind's schema, for direct callers too
     image_set = limit_per_class(
         load_image_set(
             image_root(spec),
