@@ -147,6 +147,26 @@ def cached_bin(path: Path, shape: tuple[int, int], dtype: Any, fill: Callable) -
     return path
 
 
+GATHER_ROWS = 4  # scattered rows read between two releases: each maps a folio of up to 2 MB
+
+
+def gather_rows(matrix: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """`matrix[ids]`, holding few of a memory map's pages at a time.
+
+    A scattered read of a mapped row maps a whole page-cache folio (up to 2 MB here)
+    and keeps it mapped: gathering the 100,000 neighbours of the ground truth's refinement
+    from a 12.8 GB map left 7.7 GB resident, which the memory cap counts. Rows are read in
+    batches and the map's pages released after each batch; other arrays are indexed as is.
+    """
+    if not isinstance(matrix, np.memmap):
+        return matrix[ids]
+    out = np.empty((len(ids), *matrix.shape[1:]), dtype=matrix.dtype)
+    for start in range(0, len(ids), GATHER_ROWS):
+        out[start : start + GATHER_ROWS] = matrix[ids[start : start + GATHER_ROWS]]
+        release_pages(matrix)
+    return out
+
+
 def release_pages(view: np.ndarray) -> None:
     """Drop the pages of a memory-mapped `view` from this process' resident set.
 

@@ -16,7 +16,7 @@ import psutil
 from threadpoolctl import threadpool_limits
 
 from bench.errors import BenchError
-from bench.storage import release_pages
+from bench.storage import gather_rows, release_pages
 
 BLOCK_BYTES = 128 << 20  # float32 bytes per block handed to a library by `row_blocks`
 
@@ -94,9 +94,7 @@ def train_sample(data: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
     """`count` rows drawn without replacement (in file order), as float32: a training set
     for k-means or PQ that reads only those rows of a memory map."""
     rows = np.sort(np.random.default_rng(seed).choice(len(data), min(count, len(data)), False))
-    sample = np.ascontiguousarray(data[rows], dtype=np.float32)
-    release_pages(data)
-    return sample
+    return np.ascontiguousarray(gather_rows(data, rows), dtype=np.float32)
 
 
 def require_memory(needed_bytes: float, what: str) -> None:

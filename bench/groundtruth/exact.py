@@ -45,7 +45,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from bench.errors import BenchError
-from bench.storage import release_pages
+from bench.storage import gather_rows, release_pages
 
 MAX_K = 100
 # Query rows screened together by one minimum per train column: larger groups make that pass
@@ -273,7 +273,8 @@ def _refined(
     dists = np.empty(found.shape, dtype=np.float32)
     for a in range(0, len(found), REFINE_ROWS):
         block = found[a : a + REFINE_ROWS]
-        rows = np.asarray(train[block.ravel()], dtype=np.float64).reshape(*block.shape, -1)
+        rows = np.asarray(gather_rows(train, block.ravel()), dtype=np.float64)
+        rows = rows.reshape(*block.shape, -1)
         q = queries[a : a + REFINE_ROWS, None, :].astype(np.float64)
         if metric == "euclidean":
             measured = np.sqrt(((rows - q) ** 2).sum(axis=2))
