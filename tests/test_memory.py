@@ -165,4 +165,6 @@ def test_byte_generation_and_ground_truth_do_not_grow_with_n(tmp_path: Path) -> 
     for stage in ("generate", "load", "ground_truth"):
         grown = large["resident_growth"].get(stage, 0)
         assert grown < 2 * BLOCK_BUDGET, (stage, resident)
-        assert grown < small["resident_growth"].get(stage, 0) + 16 * MiB, (stage, resident)
+        # mapped pages come in folios of up to 2 MB (read-ahead is 8 MB here), a few per
+        # thread in flight: a 48 MiB margin, still below the 75 MB the old reads added
+        assert grown < small["resident_growth"].get(stage, 0) + 48 * MiB, (stage, resident)
