@@ -34,6 +34,7 @@ import urllib.parse
 import urllib.request
 import zipfile
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from rich.progress import (
@@ -54,6 +55,7 @@ COMPLETE_MARKER = ".unpacked"
 CHUNK = 1 << 20
 RETRIES = 3
 USER_AGENT = "Mozilla/5.0 (compatible; bench ANN harness)"
+DIGEST_DIGITS = {"md5": 32, "sha256": 64}
 LOCK_TIMEOUT_S = 24 * 3600.0  # a second process waits for a large download to finish
 
 
@@ -67,6 +69,8 @@ def parse_checksum(checksum: str) -> tuple[str, str]:
         raise BenchError(f"checksum {checksum!r}: expected 'md5:<hex>' or 'sha256:<hex>'")
     if len(digest) < 8 or any(c not in "0123456789abcdef" for c in digest):
         raise BenchError(f"checksum {checksum!r}: expected at least 8 hexadecimal digits")
+    if len(digest) > (full := DIGEST_DIGITS[algorithm]):  # no file could ever match it
+        raise BenchError(f"checksum {checksum!r}: expected at most {full} hexadecimal digits")
     return algorithm, digest
 
 
@@ -233,6 +237,15 @@ def download(
     return digest
 
 
+def download_lock(dest: Path) -> AbstractContextManager[None]:
+    """The lock (a file beside `dest`) that processes downloading `dest` take turns on.
+
+    Re-entrant within a process, so a caller may hold it around a `fetch` of the same file.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    return locked(dest.with_name(f".{dest.name}.lock"), LOCK_TIMEOUT_S)
+
+
 def fetch(url: str, dest: Path, checksum: str, show_progress: bool = True) -> Path:
     """`dest`, downloaded from `url` (or a local path) unless already there with `checksum`.
 
@@ -240,8 +253,7 @@ def fetch(url: str, dest: Path, checksum: str, show_progress: bool = True) -> Pa
     first one's file and reuses it. On a mismatch nothing is left at `dest`.
     """
     parse_checksum(checksum)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with locked(dest.with_name(f".{dest.name}.lock"), LOCK_TIMEOUT_S):
+    with download_lock(dest):
         if not (dest.exists() and matches(dest, checksum)):
             download(url, dest, show_progress=show_progress, checksum=checksum)
     return dest
@@ -272,17 +284,22 @@ def download_and_unpack(url: str, checksum: str, cache: Path) -> Path:
     """Fetch the archive into `cache`, unpack it into `cache/unpacked`, return that folder.
 
     Unpacking goes to a temporary folder renamed when complete, so an interrupted run
-    never leaves a half-unpacked set that a later run would take for the real one.
+    never leaves a half-unpacked set that a later run would take for the real one. The
+    archive's lock is held until then: a second process waits and takes the first one's
+    folder, instead of unpacking into the same staging folder and replacing the result.
     """
     unpacked = cache / "unpacked"
     if (unpacked / COMPLETE_MARKER).exists():
         return unpacked
     name = Path(urllib.parse.urlparse(url).path).name or "archive"
-    archive = fetch(url, cache / name, checksum)
-    staging = cache / ".unpacking"
-    shutil.rmtree(staging, ignore_errors=True)
-    unpack(archive, staging)
-    (staging / COMPLETE_MARKER).write_text(f"{url}\n{checksum}\n")
-    shutil.rmtree(unpacked, ignore_errors=True)
-    staging.rename(unpacked)
+    with download_lock(cache / name):
+        if (unpacked / COMPLETE_MARKER).exists():  # unpacked while this process waited
+            return unpacked
+        archive = fetch(url, cache / name, checksum)
+        staging = cache / ".unpacking"
+        shutil.rmtree(staging, ignore_errors=True)
+        unpack(archive, staging)
+        (staging / COMPLETE_MARKER).write_text(f"{url}\n{checksum}\n")
+        shutil.rmtree(unpacked, ignore_errors=True)
+        staging.rename(unpacked)
     return unpacked

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import threading
+import zipfile
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -18,10 +19,10 @@ import pytest
 import yaml
 
 from bench.catalogue.entries import _catalogue, named
-from bench.catalogue.local import ensure, local_dir, sidecar, status
+from bench.catalogue.local import ensure, local_dir, local_files, sidecar, status
 from bench.corpora.formats import write_bin_ground_truth, write_vectors
 from bench.corpora.registry import load_corpus
-from bench.download import download, fetch, part_path
+from bench.download import download, download_and_unpack, download_lock, fetch, part_path
 from bench.errors import BenchError
 
 
@@ -246,3 +247,56 @@ def test_one_gigabyte_download_has_bounded_memory(server, tmp_path: Path) -> Non
     peak = int(done.stdout.split()[-1])
     assert dest.stat().st_size == 1 << 30
     assert peak < 200 << 20, f"peak RSS {peak / 2**20:.0f} MiB for a 1 GiB download"
+
+
+def test_second_fetch_of_a_named_set_waits_for_the_first(server, crop_catalogue) -> None:
+    """Two processes fetching one set take turns: the second neither writes the first one's
+    `.part` nor asks the server for anything while the first holds the file's lock."""
+    entry = named(crop_catalogue)
+    base = local_files(entry)[0]
+    second: list[object] = []
+    thread = threading.Thread(target=lambda: second.append(ensure(entry, show_progress=False)))
+    with download_lock(base):  # the first process, downloading
+        thread.start()
+        thread.join(1.0)
+        assert server.requests == [] and not part_path(base).exists(), "did not wait"
+    thread.join()
+    assert second == [local_files(entry)] and base.exists()
+    ensure(entry, full_check=True)
+
+
+def _zip(path: Path) -> str:
+    with zipfile.ZipFile(path, "w") as zipped:
+        zipped.writestr("set/a.txt", "a")
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def test_second_unpack_reuses_the_first_ones_folder(tmp_path: Path) -> None:
+    """A process that finds the archive locked waits, then takes the folder the first one
+    unpacked (before: it unpacked again and deleted that folder under its readers)."""
+    archive, cache = tmp_path / "set.zip", tmp_path / "cache"
+    md5 = _zip(archive)
+    second: list[Path] = []
+
+    def unpack_second() -> None:
+        second.append(download_and_unpack(str(archive), md5, cache))
+
+    thread = threading.Thread(target=unpack_second)
+    with download_lock(cache / "set.zip"):  # the first process
+        thread.start()
+        thread.join(1.0)
+        unpacked = download_and_unpack(str(archive), md5, cache)
+        (unpacked / "being-read").write_text("x")
+    thread.join()
+    assert second == [unpacked] and (unpacked / "being-read").exists()
+    assert (unpacked / "set" / "a.txt").read_text() == "a"
+
+
+@pytest.mark.parametrize("checksum", [f"md5:{'a' * 40}", "b" * 65, f"sha256:{'c' * 70}"])
+def test_checksum_longer_than_its_digest_is_refused_before_downloading(
+    server, tmp_path: Path, checksum: str
+) -> None:
+    url = _serve(server, tmp_path, "blob", b"x" * 100)
+    with pytest.raises(BenchError, match=r"expected at most (32|64) hexadecimal digits"):
+        fetch(url, tmp_path / "out" / "blob", checksum)
+    assert server.requests == []

@@ -177,6 +177,9 @@ def test_ab_refuses_plans_of_different_shapes() -> None:
         pair_jobs(a, [_job("x", [{"ef": 1}])])
     with pytest.raises(BenchError, match="plan 1 and 2 jobs"):
         pair_jobs(a, a + a)
+    # nothing to measure (every algorithm unavailable or skipped): an error, not a traceback
+    with pytest.raises(BenchError, match="no job to measure"):
+        pair_jobs([], [])
 
 
 def _observations(ratios: list[float]) -> pd.DataFrame:

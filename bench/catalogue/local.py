@@ -19,7 +19,7 @@ from bench import paths
 from bench.catalogue.entries import BIN_SUFFIX, GT_K, NamedDataset, Remote
 from bench.catalogue.generate import generate_random
 from bench.corpora.formats import read_ann_hdf5
-from bench.download import download, file_digest, part_path
+from bench.download import download, download_lock, file_digest, part_path
 from bench.errors import BenchError
 from bench.storage import write_bytes_atomic
 
@@ -129,25 +129,29 @@ def ensure(
     files = local_files(entry)
     if force:
         for path in files:
-            for stale in (path, sidecar(path), part_path(path)):
-                stale.unlink(missing_ok=True)
+            with download_lock(path):  # not under a download still writing it
+                for stale in (path, sidecar(path), part_path(path)):
+                    stale.unlink(missing_ok=True)
     if entry.generated:
         if not files[0].exists():
             generate_random(entry, files[0])
         return files
     for remote, path in zip(entry.remotes, files, strict=True):
-        if path.exists():
-            _check_reuse(entry, path, full_check)
-            continue
-        limit = remote.size if remote.prefix_rows is not None else None
-        digest = download(
-            remote.url,
-            path,
-            limit=limit,
-            verify=lambda part, r=remote: check_structure(entry, r, part),
-            show_progress=show_progress,
-        )
-        _record(path, remote.url, digest)
+        # Processes fetching the same set take turns: the second reuses the first one's file
+        # instead of appending to the same `.part`.
+        with download_lock(path):
+            if path.exists():
+                _check_reuse(entry, path, full_check)
+                continue
+            limit = remote.size if remote.prefix_rows is not None else None
+            digest = download(
+                remote.url,
+                path,
+                limit=limit,
+                verify=lambda part, r=remote: check_structure(entry, r, part),
+                show_progress=show_progress,
+            )
+            _record(path, remote.url, digest)
     return files
 
 

@@ -1,4 +1,4 @@
-"""`bench ab` results: per point the ratio B/A with a paired bootstrap interval and a verdict.
+"""`bench ab` results: per point the ratio B/A with a paired Student-t interval and a verdict.
 
 Each AB or BA neighbour pair of workers gives one log ratio log(QPS_B / QPS_A) per point; the
 point's ratio is the geometric mean over pairs and its interval the Student-t interval of that

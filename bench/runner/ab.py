@@ -78,7 +78,12 @@ def plan_variant(
 
 
 def pair_jobs(jobs_a: list[Job], jobs_b: list[Job]) -> list[tuple[Job, Job]]:
-    """Jobs of A and B in plan order; both plans must have the same shape."""
+    """Jobs of A and B in plan order; both plans must have the same shape and a job."""
+    if not jobs_a and not jobs_b:
+        raise BenchError(
+            "the suite plans no job to measure here (its algorithms are unavailable, or "
+            "skip its corpora's metric or dtype): expected at least one job on both sides"
+        )
     if len(jobs_a) != len(jobs_b):
         raise BenchError(
             f"variants plan {len(jobs_a)} and {len(jobs_b)} jobs: expected the same jobs "
