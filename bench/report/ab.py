@@ -75,7 +75,8 @@ def summarize(
 def settled(observations: pd.DataFrame, threshold: float, alpha: float, points: int) -> bool:
     """A job needs no more rounds: it failed, or every point's interval is narrow enough to
     tell a threshold-sized change from none. The rule looks at widths only, never at which
-    side of 1 a ratio lies, so stopping early does not bias the verdict."""
+    side of 1 a ratio lies, so it does not steer a ratio; stopping when the spread happens to
+    be small does leave that interval a little optimistic (a two-stage rule would not)."""
     if observations.empty or (observations["status"] != "ok").any():
         return True
     summary = summarize(observations, threshold, alpha, points)
