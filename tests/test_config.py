@@ -110,6 +110,13 @@ def test_exclude_leaves_algorithms_out_of_all_and_of_a_list() -> None:
 
 
 @pytest.mark.usefixtures("bench_env")
+def test_exclude_of_an_algorithm_not_in_the_list_warns(caplog: pytest.LogCaptureFixture) -> None:
+    listed = {"algorithms": ["test-exact", "test-slow"]}
+    assert selected({**listed, "exclude": ["test-hanging"]}) == ["test-exact", "test-slow"]
+    assert "exclude names ['test-hanging'], not among its algorithms" in caplog.text
+
+
+@pytest.mark.usefixtures("bench_env")
 def test_exclude_refuses_an_unknown_name_and_an_empty_plan() -> None:
     message = suite_error(exclude=["test-exact", "nosuchlib"])
     assert "exclude[1]='nosuchlib': unknown algorithm: expected one of" in message

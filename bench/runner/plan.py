@@ -63,6 +63,8 @@ def select_algorithms(suite: Suite) -> list[Algorithm]:
         )
     if excluded := [a.name for a in candidates if a.name in suite.exclude]:
         log.info("excluded by the suite: %s", ", ".join(excluded))
+    if idle := sorted(set(suite.exclude) - {a.name for a in candidates}):
+        log.warning("suite %r: exclude names %s, not among its algorithms", suite.name, idle)
     if suite.algorithms is not None:
         for algorithm in selected:
             if not has_grid(algorithm):
