@@ -257,7 +257,7 @@ def _scan(
     return scores, ids
 
 
-REFINE_ROWS = 256  # queries whose k neighbours are re-measured together (bounds the memory)
+REFINE_ROWS = 64  # queries whose k neighbours are re-measured together: 3 x 6.5 MB of float64
 
 
 def _refined(
