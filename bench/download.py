@@ -33,8 +33,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import zipfile
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from rich.progress import (
@@ -184,6 +184,20 @@ def _transfer_with_retries(
                 raise BenchError(f"cannot download {url} to {part}: {exc}") from exc
 
 
+def _folder(folder: Path, exc: OSError) -> BenchError:
+    return BenchError(
+        f"{folder}: cannot create or write files in this folder ({exc.strerror or exc}); "
+        "expected a writable folder (set BENCH_CACHE to move the download cache)"
+    )
+
+
+def _make_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _folder(folder, exc) from exc
+
+
 def _check(
     url: str,
     part: Path,
@@ -227,7 +241,7 @@ def download(
     """
     if checksum is not None:
         parse_checksum(checksum)  # a malformed checksum fails before anything is downloaded
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    _make_folder(dest.parent)
     part = part_path(dest)
     log.info("downloading %s to %s", url, dest)
     _transfer_with_retries(url, part, limit, show_progress, timeout)
@@ -237,13 +251,19 @@ def download(
     return digest
 
 
-def download_lock(dest: Path) -> AbstractContextManager[None]:
+@contextmanager
+def download_lock(dest: Path) -> Iterator[None]:
     """The lock (a file beside `dest`) that processes downloading `dest` take turns on.
 
     Re-entrant within a process, so a caller may hold it around a `fetch` of the same file.
     """
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    return locked(dest.with_name(f".{dest.name}.lock"), LOCK_TIMEOUT_S)
+    _make_folder(dest.parent)
+    with ExitStack() as held:
+        try:  # only taking the lock: an OSError from the caller's block is not the folder's
+            held.enter_context(locked(dest.with_name(f".{dest.name}.lock"), LOCK_TIMEOUT_S))
+        except OSError as exc:
+            raise _folder(dest.parent, exc) from exc
+        yield
 
 
 def fetch(url: str, dest: Path, checksum: str, show_progress: bool = True) -> Path:

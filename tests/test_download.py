@@ -132,6 +132,39 @@ def test_404_and_no_network_name_the_url(server, tmp_path: Path) -> None:
         download(url, tmp_path / "refused", show_progress=False)
 
 
+def _unwritable_folders(tmp_path: Path) -> Iterator[Path]:
+    """A folder under a regular file (fails for root too) and, unless chmod is ineffective
+    (root), a read-only folder's sub-folder and the read-only folder itself."""
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file, not a folder")
+    yield blocker / "cache"
+    readonly = tmp_path / "readonly"
+    readonly.mkdir()
+    readonly.chmod(0o500)
+    try:
+        if not os.access(readonly, os.W_OK):
+            yield readonly / "cache"
+            yield readonly
+    finally:
+        readonly.chmod(0o700)
+
+
+def test_unwritable_cache_folder_is_one_line_naming_it(server, tmp_path: Path) -> None:
+    data = b"x" * 1000
+    url = _serve(server, tmp_path, "weights.pth", data)
+    md5 = hashlib.md5(data).hexdigest()
+    checked = 0
+    for folder in _unwritable_folders(tmp_path):
+        expected = rf"^{re.escape(str(folder))}: cannot create or write .*writable.*BENCH_CACHE"
+        if folder.name == "cache":  # folder creation, in download() and in the lock
+            with pytest.raises(BenchError, match=expected):
+                download(url, folder / "weights.pth", show_progress=False)
+        with pytest.raises(BenchError, match=expected):  # the lock file beside the file
+            fetch(url, folder / "weights.pth", md5, show_progress=False)
+        checked += 1
+    assert checked >= 1
+
+
 def test_fetch_checks_the_checksum_and_reuses_the_file(server, tmp_path: Path) -> None:
     """fetch (weights, Caltech101) over HTTP, a file:// URL or a plain path: same mechanism."""
     data = os.urandom(500_000)
