@@ -28,6 +28,7 @@ import logging
 import os
 import re
 import shutil
+import ssl
 import tarfile
 import urllib.error
 import urllib.parse
@@ -57,6 +58,15 @@ RETRIES = 3
 USER_AGENT = "Mozilla/5.0 (compatible; bench ANN harness)"
 DIGEST_DIGITS = {"md5": 32, "sha256": 64}
 LOCK_TIMEOUT_S = 24 * 3600.0  # a second process waits for a large download to finish
+# The remote side failing (checked before OSError, their base, which means the local disk):
+# worth retrying, and reported with the URL and the cause.
+NETWORK_ERRORS = (
+    ConnectionError,
+    TimeoutError,
+    ssl.SSLError,
+    urllib.error.URLError,
+    http.client.HTTPException,
+)
 
 
 def parse_checksum(checksum: str) -> tuple[str, str]:
@@ -107,11 +117,6 @@ def _open(
         if exc.code == 416 and start:  # nothing left after `start`: the part is complete
             return None
         raise BenchError(f"cannot download {url}: HTTP {exc.code} {exc.reason}") from exc
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        remote = address.startswith(("http:", "https:"))
-        hint = " (no network, or the host is unreachable)" if remote else ""
-        raise BenchError(f"cannot download {url}: {reason}{hint}") from exc
 
 
 def _total(response: http.client.HTTPResponse, start: int, limit: int | None) -> int | None:
@@ -172,16 +177,27 @@ def _transfer_with_retries(
             try:
                 _transfer(url, part, limit, progress, timeout)
                 return
-            except (ConnectionError, http.client.HTTPException, TimeoutError) as exc:
+            except NETWORK_ERRORS as exc:
                 done = part.stat().st_size if part.exists() else 0
                 if attempt == RETRIES:
+                    kept = f"; {done} bytes kept in {part}, run the same command again to resume"
                     raise BenchError(
-                        f"cannot download {url}: {exc}; {done} bytes kept in {part}, run the "
-                        "same command again to resume"
+                        f"cannot download {url}: {_cause(url, exc)}{kept if done else ''}"
                     ) from exc
-                log.warning("%s: %s; resuming from byte %d", url, exc, done)
+                log.warning("%s: %s; resuming from byte %d", url, _cause(url, exc), done)
             except OSError as exc:  # the local side: disk full, permissions
                 raise BenchError(f"cannot download {url} to {part}: {exc}") from exc
+
+
+def _cause(url: str, exc: Exception) -> str:
+    """One line on why the remote side failed (a URLError, from connecting, wraps the real
+    reason; one that is not TLS's usually means the host cannot be reached)."""
+    if not isinstance(exc, urllib.error.URLError):
+        return str(exc)
+    reason = exc.reason
+    remote = url.startswith(("http://", "https://"))
+    unreachable = remote and not isinstance(reason, ssl.SSLError)
+    return f"{reason}{' (no network, or the host is unreachable)' if unreachable else ''}"
 
 
 def _folder(folder: Path, exc: OSError) -> BenchError:

@@ -165,6 +165,19 @@ def test_unwritable_cache_folder_is_one_line_naming_it(server, tmp_path: Path) -
     assert checked >= 1
 
 
+def test_tls_failure_is_a_network_error_and_retried(server, tmp_path: Path, caplog) -> None:
+    """https:// to the plain-HTTP server: the TLS handshake fails on the remote side."""
+    _serve(server, tmp_path, "blob", b"x" * 1000)
+    url = server.url.replace("http://", "https://") + "/blob"
+    dest = tmp_path / "cache" / "blob"
+    with pytest.raises(BenchError, match=rf"^cannot download {url}: .*SSL") as raised:
+        download(url, dest, show_progress=False)
+    assert str(part_path(dest)) not in str(raised.value), "not the local-disk message"
+    assert "\n" not in str(raised.value)
+    assert sum("resuming" in r.getMessage() for r in caplog.records) == 2, "retried"
+    assert not dest.exists()
+
+
 def test_fetch_checks_the_checksum_and_reuses_the_file(server, tmp_path: Path) -> None:
     """fetch (weights, Caltech101) over HTTP, a file:// URL or a plain path: same mechanism."""
     data = os.urandom(500_000)
