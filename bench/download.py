@@ -286,7 +286,9 @@ def fetch(url: str, dest: Path, checksum: str, show_progress: bool = True) -> Pa
     """`dest`, downloaded from `url` (or a local path) unless already there with `checksum`.
 
     Processes fetching the same file take turns (a lock beside it): the second finds the
-    first one's file and reuses it. On a mismatch nothing is left at `dest`.
+    first one's file and reuses it. A download that fails the checksum leaves nothing (its
+    `.part` is deleted); a file already at `dest` that does not match is kept until a good
+    download replaces it (never returned: every call checks it first).
     """
     parse_checksum(checksum)
     with download_lock(dest):

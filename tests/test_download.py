@@ -201,6 +201,20 @@ def test_fetch_checks_the_checksum_and_reuses_the_file(server, tmp_path: Path) -
         assert not again.exists() and not part_path(again).exists()
 
 
+def test_fetch_keeps_an_older_mismatching_file_until_a_good_download(server, tmp_path) -> None:
+    """As fetch's docstring says: a stale file at dest is never returned, never half-replaced."""
+    data = os.urandom(10_000)
+    url = _serve(server, tmp_path, "model.onnx", data)
+    dest = tmp_path / "cache" / "model.onnx"
+    dest.parent.mkdir()
+    dest.write_bytes(b"an older version")
+    with pytest.raises(BenchError, match="checksum mismatch"):
+        fetch(url, dest, f"sha256:{'f' * 64}", show_progress=False)
+    assert dest.read_bytes() == b"an older version" and not part_path(dest).exists()
+    fetch(url, dest, hashlib.md5(data).hexdigest(), show_progress=False)
+    assert dest.read_bytes() == data
+
+
 @pytest.fixture
 def crop_catalogue(server, tmp_path: Path, bench_env: Path, monkeypatch) -> str:
     """A big-ann-style family served locally: a 1000-row base file cropped to 300 rows."""
