@@ -250,6 +250,30 @@ def test_ann_benchmarks_file_loads_with_valid_truth(
     assert again.fingerprint == corpus.fingerprint
 
 
+def test_a_file_spec_is_validated_once(tmp_path: Path, bench_env, blobs, monkeypatch) -> None:
+    """corpus_from_spec leaves the kind's keys to the kind's function: one check, not two."""
+    from bench.config import _adapter
+    from bench.corpora.registry import FileSpec
+
+    train, test = blobs
+    path = tmp_path / "blobs.hdf5"
+    write_like_ann_benchmarks(path, train, test, "euclidean")
+    adapter, checked = _adapter(FileSpec), []
+    validate = adapter.validate_python  # the real check, observed: how often, with what
+
+    def observed(data: dict) -> object:
+        checked.append(data)
+        return validate(data)
+
+    monkeypatch.setattr(adapter, "validate_python", observed)
+    spec = {"kind": "file", "description": "blobs", "path": str(path), "query_limit": 10}
+    corpus = corpus_from_spec("blobs", spec)
+    assert checked == [{"path": str(path), "query_limit": 10}]
+    assert corpus.queries.shape[0] == 10
+    with pytest.raises(BenchError, match=r"^dataset 'blobs': unknown key 'pth'"):
+        corpus_from_spec("blobs", {"kind": "file", "pth": str(path)})
+
+
 def test_wrong_neighbours_are_detected(tmp_path: Path, bench_env, blobs) -> None:
     train, test = blobs
     path = tmp_path / "blobs.hdf5"

@@ -295,6 +295,10 @@ def test_image_spec_given_directly_is_checked_by_the_kinds_schema() -> None:
 
     with pytest.raises(BenchError, match=r"^dataset 'mine': unknown key 'modle': expected one of"):
         image_corpus_from_spec("mine", {"modle": "mean-colour"})
+    with pytest.raises(BenchError, match=r"^dataset 'mine': unknown key 'modle'"):  # not 'kind'
+        image_corpus_from_spec(
+            "mine", {"kind": "images", "description": "mine", "modle": "mean-colour"}
+        )
 
 
 def test_undecodable_images_are_reported_on_every_run_and_empty_classes_dropped(

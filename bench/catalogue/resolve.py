@@ -16,6 +16,7 @@ from bench.catalogue.local import ensure, file_spec
 from bench.corpora.corpus import Corpus
 from bench.corpora.files import file_corpus
 from bench.corpora.formats import SUFFIXES
+from bench.corpora.registry import NamedSpec, kind_params
 from bench.errors import BenchError
 
 # TEXMEX and big-ann name a base file's queries and ground truth after it.
@@ -71,5 +72,5 @@ def spec_for(name: str) -> dict[str, Any] | None:
 
 
 def named_corpus(name: str, params: dict[str, Any]) -> Corpus:
-    entry = named(params.get("name", name))
+    entry = named(kind_params(NamedSpec, params, f"dataset {name!r}").name or name)
     return file_corpus(name, file_spec(entry, ensure(entry)))

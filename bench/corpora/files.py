@@ -32,7 +32,6 @@ from typing import Any
 import numpy as np
 
 from bench import paths
-from bench.config import load
 from bench.corpora.corpus import Corpus, FileGroundTruth
 from bench.corpora.formats import (
     VectorSource,
@@ -43,7 +42,7 @@ from bench.corpora.formats import (
     read_ground_truth,
     to_float32_npy,
 )
-from bench.corpora.registry import COMMON_KEYS, FileSpec
+from bench.corpora.registry import FileSpec, kind_params
 from bench.errors import BenchError
 from bench.storage import cache_path, fingerprint
 
@@ -219,12 +218,7 @@ def load_file_corpus(name: str, spec: dict[str, Any]) -> tuple[Corpus, FileGroun
     schema (a dataset YAML's `kind` and `description` aside), so direct callers (the
     catalogue, tests) get the same messages as a dataset file.
     """
-    params = (
-        {key: value for key, value in spec.items() if key not in COMMON_KEYS}
-        if isinstance(spec, dict)
-        else spec
-    )
-    checked = load(FileSpec, params, f"dataset {name!r}")
+    checked = kind_params(FileSpec, spec, f"dataset {name!r}")
     return (_hdf5_corpus if checked.hdf5 else _split_corpus)(name, checked)
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 from pydantic import model_validator
 
@@ -32,6 +33,7 @@ from bench.corpora.synthetic_bytes import ByteSpec
 from bench.errors import BenchError
 
 COMMON_KEYS = ("kind", "description")
+T = TypeVar("T")
 
 
 HDF5_ONLY = ("path", "override_distance")
@@ -139,28 +141,44 @@ def dataset_spec(name: str) -> dict[str, Any]:
     return spec
 
 
-def _params(spec: dict[str, Any], where: str) -> tuple[str, dict[str, Any]]:
-    """The spec's kind and its kind-specific keys, validated against the kind's schema."""
+def _kind(spec: dict[str, Any], where: str) -> str:
+    """The spec's kind, after checking the keys every kind shares."""
     kind = spec.get("kind")
     if kind not in KINDS:
         raise BenchError(f"{where}: kind={kind!r}: expected one of {', '.join(KINDS)}")
     description = spec.get("description", "")
     if not isinstance(description, str):
         raise BenchError(f"{where}: description={description!r}: expected a string")
-    params = {key: value for key, value in spec.items() if key not in COMMON_KEYS}
-    load(KINDS[kind][0], params, where)
-    return kind, params
+    return kind
+
+
+def _own_keys(spec: Any) -> Any:
+    """A dataset spec without the keys every kind shares (anything else is left to `load`)."""
+    if not isinstance(spec, Mapping):
+        return spec
+    return {key: value for key, value in spec.items() if key not in COMMON_KEYS}
+
+
+def kind_params(schema_class: type[T], spec: Any, where: str) -> T:
+    """`spec` checked against its kind's schema, `kind` and `description` aside.
+
+    The kind's function calls this on the spec it is given (from `corpus_from_spec`, or
+    from a direct caller: the catalogue, tests), so each spec is checked once, where it is
+    used, with the same messages as a dataset file.
+    """
+    return load(schema_class, _own_keys(spec), where)
 
 
 def check_spec(spec: dict[str, Any], where: str) -> None:
     """Raise a one-line BenchError, naming `where`, unless `spec` is a valid definition."""
-    _params(spec, where)
+    kind_params(KINDS[_kind(spec, where)][0], spec, where)
 
 
 def corpus_from_spec(name: str, spec: dict[str, Any]) -> Corpus:
-    kind, params = _params(spec, f"dataset {name!r}")
+    """The corpus of a dataset spec; its kind's function checks the kind's keys."""
+    kind = _kind(spec, f"dataset {name!r}")
     module, _, function = KINDS[kind][1].partition(":")
-    return getattr(importlib.import_module(module), function)(name, params)
+    return getattr(importlib.import_module(module), function)(name, _own_keys(spec))
 
 
 def load_corpus(name: str) -> Corpus:

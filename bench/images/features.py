@@ -8,15 +8,14 @@ its dimension and the train split it was fitted on (train only).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from bench.config import load
 from bench.corpora.corpus import Corpus, normalize_rows
-from bench.corpora.registry import ImagesSpec
+from bench.corpora.registry import ImagesSpec, kind_params
 from bench.errors import BenchError
 from bench.extractors.export import export_onnx, model_fingerprint
 from bench.extractors.inference import OnnxExtractor
@@ -145,8 +144,11 @@ def reduce(vectors: np.ndarray, mean: np.ndarray, components: np.ndarray) -> np.
     return ((vectors - mean) @ components.T).astype(np.float32)
 
 
-def image_corpus_from_spec(name: str, spec: dict[str, Any]) -> Corpus:
-    load(ImagesSpec, spec, f"dataset {name!r}")  # the kind's schema, for direct callers too
+def image_corpus_from_spec(name: str, given: dict[str, Any]) -> Corpus:
+    """The `kind: images` corpus kind (and `image_corpus`'s): `given` is checked here, once;
+    the keys it sets, as checked, are what the rest reads."""
+    checked = kind_params(ImagesSpec, given, f"dataset {name!r}")
+    spec = {key: value for key, value in asdict(checked).items() if value is not None}
     image_set = limit_per_class(
         load_image_set(
             image_root(spec),
