@@ -8,6 +8,7 @@ import hashlib
 import json
 import mmap
 import os
+import socket
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -56,9 +57,14 @@ def atomic_path(final: Path) -> Iterator[Path]:
 
     mkstemp creates the file with mode 0600; it gets the mode an ordinary open() would give
     (0666 less the umask), so a cache or results folder shared between accounts stays readable.
+    The temporary name carries the host and pid; a process killed outright (SIGKILL, OOM
+    killer) cannot remove its own, so the next writer of `final` removes those of dead
+    processes on this host (a killed 100M generation left 12.8 GB behind).
     """
     final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp")
+    _remove_orphans(final)
+    prefix = f".{final.name}.{socket.gethostname()}.{os.getpid()}."
+    fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=prefix, suffix=".tmp")
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -67,6 +73,25 @@ def atomic_path(final: Path) -> Iterator[Path]:
         os.replace(tmp_path, final)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def _remove_orphans(final: Path) -> None:
+    """Delete `final`'s temporaries left by processes of this host that no longer run."""
+    host = socket.gethostname()
+    for tmp in final.parent.glob(f".{final.name}.{host}.*.tmp"):
+        pid = tmp.name[len(f".{final.name}.{host}.") :].split(".", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another account's process: alive
+        return True
+    return True
 
 
 def write_bytes_atomic(final: Path, data: bytes) -> None:

@@ -24,7 +24,7 @@ from bench.errors import BenchError
 from bench.results.schema import empty_row
 from bench.results.store import append_rows, read_results
 from bench.runner.run import run_suite
-from bench.storage import cached_npy, write_bytes_atomic
+from bench.storage import atomic_path, cached_npy, write_bytes_atomic
 from tests.conftest import tiny_suite
 
 
@@ -375,3 +375,32 @@ def test_written_files_get_the_mode_the_umask_allows(tmp_path: Path, umask: int,
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "cache.bin").stat().st_mode) == mode
     assert stat.S_IMODE((tmp_path / "results.csv").stat().st_mode) == mode
+
+
+def test_a_killed_writers_temporary_file_is_removed_by_the_next_writer(tmp_path: Path) -> None:
+    """SIGKILL leaves no chance to clean up: the next writer of the same file does."""
+    final = tmp_path / "corpus.u8bin"
+    child = (
+        "import os, signal, sys\n"
+        "from pathlib import Path\n"
+        "from bench.storage import atomic_path\n"
+        "with atomic_path(Path(sys.argv[1])) as tmp:\n"
+        "    tmp.write_bytes(b'x' * 4096)\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", child, str(final)], check=False)
+    assert done.returncode == -signal.SIGKILL
+    orphans = list(tmp_path.glob(".corpus.u8bin.*.tmp"))
+    assert len(orphans) == 1
+    write_bytes_atomic(final, b"ok")
+    assert final.read_bytes() == b"ok"
+    assert list(tmp_path.glob(".corpus.u8bin.*.tmp")) == []
+
+
+def test_a_running_writers_temporary_file_is_left_alone(tmp_path: Path) -> None:
+    final = tmp_path / "corpus.u8bin"
+    with atomic_path(final) as mine:
+        mine.write_bytes(b"partial")
+        write_bytes_atomic(final, b"other writer")  # same host, live pid: not an orphan
+        assert mine.exists()
+    assert final.read_bytes() == b"partial"  # the outer writer renamed last
