@@ -62,9 +62,9 @@ def atomic_path(final: Path) -> Iterator[Path]:
     processes on this host (a killed 100M generation left 12.8 GB behind).
     """
     final.parent.mkdir(parents=True, exist_ok=True)
-    _remove_orphans(final)
-    prefix = f".{final.name}.{socket.gethostname()}.{os.getpid()}."
-    fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=prefix, suffix=".tmp")
+    ours = f".{final.name}.{socket.gethostname()}."  # then the pid, mkstemp's letters, .tmp
+    _remove_orphans(final.parent, ours)
+    fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=f"{ours}{os.getpid()}.", suffix=".tmp")
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -75,11 +75,10 @@ def atomic_path(final: Path) -> Iterator[Path]:
         tmp_path.unlink(missing_ok=True)
 
 
-def _remove_orphans(final: Path) -> None:
-    """Delete `final`'s temporaries left by processes of this host that no longer run."""
-    host = socket.gethostname()
-    for tmp in final.parent.glob(f".{final.name}.{host}.*.tmp"):
-        pid = tmp.name[len(f".{final.name}.{host}.") :].split(".", 1)[0]
+def _remove_orphans(folder: Path, prefix: str) -> None:
+    """Delete the temporaries `prefix`PID.*.tmp in `folder` whose process no longer runs."""
+    for tmp in folder.glob(f"{prefix}*.tmp"):
+        pid = tmp.name[len(prefix) :].split(".", 1)[0]
         if pid.isdigit() and not _alive(int(pid)):
             tmp.unlink(missing_ok=True)
 
@@ -89,8 +88,8 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:  # another account's process: alive
-        return True
+    except PermissionError:  # another account's process
+        pass
     return True
 
 
