@@ -22,6 +22,7 @@ from bench.report.compare import Thresholds, valid_qps
 from bench.results.store import write_parquet
 from bench.runner.run import run_suite
 from bench.runner.suite import Suite
+from tests.conftest import tiny_suite
 
 DATASET = {
     "kind": "synthetic",
@@ -49,10 +50,10 @@ REAL = ("hnswlib", "annoy")
 
 
 def _suite(algorithms: tuple[str, ...]) -> Suite:
-    return Suite(
+    return tiny_suite(
+        algorithms,
         name="gate",
         datasets=("gate-euclidean",),
-        algorithms=algorithms,
         grid="ci",
         repetitions=3,
         warmup=5,
