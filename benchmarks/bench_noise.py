@@ -11,6 +11,11 @@ then measures, as issue 10 asks:
 
     .venv/bin/python benchmarks/bench_noise.py              # the real thing (long: ~1 h)
     .venv/bin/python benchmarks/bench_noise.py --smoke      # every step at toy sizes
+    .venv/bin/python benchmarks/bench_noise.py --only ab --pin --max-rounds 20   # one step
+
+(b)'s B does 15 % more searches in single mode only: its batch points are an A/A check
+inside the same run. `--pin` passes `--pin` to `bench run` and `bench ab` (the worker on the
+last core, the load on `--load-core`, 0 by default).
 
 It prints one table: each measure with its spread and the machine's load while it ran.
 """
@@ -105,12 +110,12 @@ def median_cv(run_dir: Path) -> float:
     return float(points["qps_cv"].median())
 
 
-def compare_pairs(root: Path, suite: Path, pairs: int) -> dict[str, object]:
+def compare_pairs(root: Path, suite: Path, pairs: int, pin: list[str]) -> dict[str, object]:
     false, unsure, cvs = [], [], []
     for i in range(pairs):
         runs = [root / f"pair{i}-{side}" for side in "ab"]
         for run in runs:
-            bench("run", "--suite", suite, "--run", run.name, "--results", root, "--no-plot")
+            bench("run", "--suite", suite, "--run", run.name, "--results", root, "--no-plot", *pin)
             cvs.append(median_cv(run))
         result = bench("compare", *runs)
         false.append(table_rows(result.stdout, "### Regressions"))
@@ -118,7 +123,9 @@ def compare_pairs(root: Path, suite: Path, pairs: int) -> dict[str, object]:
     return {"false": false, "inconclusive": unsure, "cv": cvs}
 
 
-def ab_pairs(root: Path, suite: Path, pairs: int, rounds: int, slower: bool) -> list[bool]:
+def ab_pairs(
+    root: Path, suite: Path, args: argparse.Namespace, slower: bool, pin: list[str]
+) -> list[bool]:
     folders = {}
     for name, adapter in (("a", "bench.backends.hnswlib:Hnswlib"), ("b", "slower:SlowerHnswlib")):
         folder = root / f"backends-{name}"
@@ -127,11 +134,12 @@ def ab_pairs(root: Path, suite: Path, pairs: int, rounds: int, slower: bool) -> 
         folders[name] = folder
     b = folders["b"] if slower else folders["a"]
     flagged = []
-    for i in range(pairs):
+    for i in range(args.pairs):
         result = bench(
-            "ab", "--suite", suite, "--algorithms", "hnswlib", "--rounds", rounds,
+            "ab", "--suite", suite, "--algorithms", "hnswlib",
+            "--rounds", args.rounds, "--max-rounds", args.max_rounds,
             "--backends-a", folders["a"], "--backends-b", b,
-            "--run", f"ab-{'slower' if slower else 'same'}-{i}", "--results", root,
+            "--run", f"ab-{'slower' if slower else 'same'}-{i}", "--results", root, *pin,
         )  # fmt: skip
         flagged.append(result.returncode == 1)
     return flagged
@@ -168,53 +176,77 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3, help="ABBA rounds of bench ab")
+    parser.add_argument("--max-rounds", type=int, default=10, help="bench ab's --max-rounds")
     parser.add_argument("--alternations", type=int, default=6, help="overhead: bare/harness")
     parser.add_argument("--smoke", action="store_true", help="toy sizes: checks every step runs")
     parser.add_argument("--algorithms", help="a subset of the ci suite's (comma-separated)")
     parser.add_argument("--load-core", type=int, default=0)
     parser.add_argument("--load-seconds", type=float, default=3 * 3600, help="load stops then")
+    parser.add_argument("--pin", action="store_true", help="bench run/ab with --pin")
+    parser.add_argument(
+        "--only", choices=["compare", "ab", "overhead"], help="that step alone (under the load)"
+    )
     args = parser.parse_args()
     if args.smoke:
-        args.pairs, args.rounds, args.alternations = 1, 1, 1
+        args.pairs, args.rounds, args.max_rounds, args.alternations = 1, 1, 1, 1
         args.load_seconds = min(args.load_seconds, 60)
-    lines: list[tuple[str, str, str, str]] = []
+    pin = ["--pin"] if args.pin else []
+    steps = [args.only] if args.only else ["compare", "ab", "overhead"]
+    lines = MeasureTable()
     with tempfile.TemporaryDirectory(prefix="bench-noise-") as folder:
         root = Path(folder)
         suite = suite_file(root, args.smoke, args.algorithms)
-        quiet = root / "quiet"
-        bench("run", "--suite", suite, "--run", quiet.name, "--results", root, "--no-plot")
-        lines.append(("(c) median CV per point, quiet", f"{median_cv(quiet):.2%}", "-", _load()))
+        if "compare" in steps:
+            quiet = root / "quiet"
+            bench(
+                "run", "--suite", suite, "--run", quiet.name, "--results", root, "--no-plot", *pin
+            )
+            lines.append(
+                ("(c) median CV per point, quiet", f"{median_cv(quiet):.2%}", "-", _load())
+            )
         with cpu_load(seconds=args.load_seconds, core=args.load_core):
             time.sleep(1)
-            found = compare_pairs(root, suite, args.pairs)
-            lines.append(
-                (
-                    f"(a) false regressions, {args.pairs} compare pairs",
-                    str(sum(found["false"])),
-                    f"per pair {found['false']}, inconclusive {found['inconclusive']}",
-                    _load(),
-                )
-            )
-            cvs = found["cv"]
-            median = f"{statistics.median(cvs):.2%}"
-            lines.append(("(c) median CV per point, loaded", median, spread(cvs), _load()))
-            for slower, what in ((True, "15 % slower B flagged"), (False, "identical B flagged")):
-                flags = ab_pairs(root, suite, args.pairs, args.rounds, slower)
-                lines.append((f"(b) ab: {what}", f"{sum(flags)}/{len(flags)}", "-", _load()))
-            for pin in (False, True):
-                ratios = overhead(args.alternations, 1 if args.smoke else 5, pin)
+            if "compare" in steps:
+                found = compare_pairs(root, suite, args.pairs, pin)
+                false = f"per pair {found['false']}, inconclusive {found['inconclusive']}"
                 lines.append(
                     (
-                        f"(d) harness/bare, {'pinned' if pin else 'unpinned'}, loaded",
-                        f"{statistics.median(ratios):.3f}",
-                        spread(ratios),
+                        "(a) false regressions, compare pairs",
+                        str(sum(found["false"])),
+                        false,
                         _load(),
                     )
                 )
-    width = max(len(line[0]) for line in lines)
-    print(f"{'measure':<{width}}  {'value':>8}  {'spread':<40}  load")
-    for name, value, extent, load in lines:
-        print(f"{name:<{width}}  {value:>8}  {extent:<40}  {load}")
+                cvs = found["cv"]
+                median = f"{statistics.median(cvs):.2%}"
+                lines.append(("(c) median CV per point, loaded", median, spread(cvs), _load()))
+            if "ab" in steps:
+                for slower, what in (
+                    (True, "15 % slower B flagged"),
+                    (False, "identical B flagged"),
+                ):
+                    flags = ab_pairs(root, suite, args, slower, pin)
+                    lines.append((f"(b) ab: {what}", f"{sum(flags)}/{len(flags)}", "-", _load()))
+            if "overhead" in steps:
+                for pinned in (False, True):
+                    ratios = overhead(args.alternations, 1 if args.smoke else 5, pinned)
+                    name = f"(d) harness/bare, {'pinned' if pinned else 'unpinned'}, loaded"
+                    lines.append(
+                        (name, f"{statistics.median(ratios):.3f}", spread(ratios), _load())
+                    )
+
+
+class MeasureTable:
+    """Prints each measure as soon as it exists: the whole run lasts about an hour."""
+
+    WIDTH = 48
+
+    def __init__(self) -> None:
+        print(f"{'measure':<{self.WIDTH}}  {'value':>8}  {'spread':<40}  load", flush=True)
+
+    def append(self, line: tuple[str, str, str, str]) -> None:
+        name, value, extent, load = line
+        print(f"{name:<{self.WIDTH}}  {value:>8}  {extent:<40}  {load}", flush=True)
 
 
 def _load() -> str:

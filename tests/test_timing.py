@@ -25,6 +25,7 @@ from bench.results.store import read_results
 from bench.runner.ab import pair_id, pair_jobs, round_order
 from bench.runner.job import Job
 from bench.runner.measure import time_batch, time_single
+from bench.runner.pinning import quietest
 from bench.runner.run import run_suite
 from bench.runner.suite import Suite
 from bench.runner.worker import schedule
@@ -115,8 +116,15 @@ def test_pinned_worker_records_its_core(bench_env: Path) -> None:
     before = os.sched_getaffinity(0)
     run_suite(suite, bench_env / "run", show_progress=False)
     rows = read_results(bench_env / "run")
-    assert rows["pinned_cpu"].tolist() == [max(before)]
+    assert len(rows) == 1 and int(rows["pinned_cpu"].iloc[0]) in before
     assert os.sched_getaffinity(0) == before  # the worker gave the parent its cores back
+
+
+def test_pinning_takes_the_core_that_was_idle_longest() -> None:
+    before = {0: 100, 1: 100, 2: 100}
+    assert quietest({0, 1, 2}, before, {0: 110, 1: 100, 2: 101}) == 0  # 1 and 2 were busy
+    assert quietest({1, 2}, before, {0: 110, 1: 105, 2: 105}) == 2  # a tie: the last one
+    assert quietest({0, 1}, {}, {}) == 1  # no /proc/stat: the last allowed core
 
 
 def test_median_interval_is_the_order_statistic_one() -> None:

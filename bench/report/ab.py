@@ -109,6 +109,11 @@ def render_markdown(summary: pd.DataFrame, a: str, b: str, notes: list[str]) -> 
                     summary.get("ci_low", []), summary.get("ci_high", []), strict=True
                 )
             ],
+            **{
+                column: ["" if pd.isna(r) else f"{r:.4f}" for r in summary[column]]
+                for column in ("recall_a", "recall_b")
+                if column in summary
+            },
         }
     )
     columns = ["corpus", "algorithm", "parameters", "mode", "pairs", "B/A", "interval"]

@@ -7,8 +7,9 @@ algorithm, build params, query params, mode, threads, k). Strict checks:
   seeded corpus, so any real drop is a change of behaviour);
 - jobs that were ok in the baseline and are not ok now; baseline rows missing now; a QPS
   that is not a positive finite number on either side (an error row, never "not significant");
-- the build time of a job grew by more than its threshold (a build happens once per job, so
-  there are no repetitions to test; builds shorter than a floor are too short to judge).
+- the build time of a job grew beyond its threshold and beyond the noise: a build happens
+  once per job, so its band is the drift model below over the jobs' build times alone
+  (builds shorter than a floor are too short to judge).
 
 QPS is judged against a noise model, because two runs of the same code on a shared machine
 differ by more than their repetitions spread (drift: other processes, frequency, caches).
@@ -82,8 +83,9 @@ MAD_TO_SIGMA = 1.4826
 
 @dataclass(frozen=True)
 class Drift:
-    """Whole-run shift M and row scatter S of log QPS ratios over all matched rows, and the
-    number of independent (job, mode) groups those rows come from."""
+    """Whole-run shift M and scatter S of log speed ratios (current / baseline) over all
+    matched rows (QPS) or jobs (build speed), and the number of independent groups behind
+    them: (job, mode) for QPS, jobs for builds."""
 
     shift: float
     scatter: float
@@ -120,9 +122,10 @@ class Comparison:
     normalized: bool
     rows: pd.DataFrame  # one per matched identity: ratios, QPS bands, verdicts
     regressions: pd.DataFrame  # one per offending check
-    inconclusive: pd.DataFrame  # QPS rows whose noise is too large to judge
+    inconclusive: pd.DataFrame  # QPS rows and builds whose noise is too large to judge
     new: pd.DataFrame  # identities only in the current run (informational)
-    drift: Drift
+    drift: Drift  # of the rows' QPS
+    build_drift: Drift  # of the jobs' build times
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -211,15 +214,16 @@ def compare_runs(
         base = normalize(base, base_frame, "baseline")
         cur = normalize(cur, cur_frame, "current")
     matched = base.merge(cur, on=IDENTITY, how="inner", suffixes=("_base", "_cur"))
-    rows, drift = _judge(matched, thresholds)
+    rows, drift, build_drift = _judge(matched, thresholds)
     failed = _newly_failed_jobs(base_frame, cur_frame)
     missing = _missing(base, cur, failed)
     new = cur.merge(base[IDENTITY], on=IDENTITY, how="left", indicator=True)
     new = new[new["_merge"] == "left_only"]
     regressions = pd.concat(
-        [_row_regressions(rows), _build_regressions(rows), failed, missing], ignore_index=True
+        [_row_regressions(rows), _build_findings(rows, "regression"), failed, missing],
+        ignore_index=True,
     )
-    notes = _notes(rows, thresholds, normalized, drift)
+    notes = _notes(thresholds, normalized, drift, build_drift)
     return Comparison(
         baseline=_run_ids(base_frame),
         current=_run_ids(cur_frame),
@@ -230,11 +234,12 @@ def compare_runs(
         inconclusive=_inconclusive(rows),
         new=new.drop(columns="_merge"),
         drift=drift,
+        build_drift=build_drift,
         notes=notes,
     )
 
 
-def _judge(matched: pd.DataFrame, limits: Thresholds) -> tuple[pd.DataFrame, Drift]:
+def _judge(matched: pd.DataFrame, limits: Thresholds) -> tuple[pd.DataFrame, Drift, Drift]:
     """Ratios, QPS bands and verdicts for every matched identity (see the module's doc)."""
     out = matched.rename(columns={"corpus_base": "corpus", "label_base": "label"})
     out["recall_ratio"] = out["recall_cur"] / out["recall_base"].where(out["recall_base"] > 0)
@@ -249,30 +254,80 @@ def _judge(matched: pd.DataFrame, limits: Thresholds) -> tuple[pd.DataFrame, Dri
     )
     groups = out[[*JOB, "mode"]].astype(str).agg("|".join, axis=1).to_numpy()
     drift = Drift.estimate(log_ratio, groups)
-    # Every row is a test: Bonferroni keeps the chance of any false alarm in the run at alpha.
-    family = limits.alpha / max(int(valid.sum()), 1)
-    spread = np.array(
+    spread = _repetition_spread(pairs, valid, limits.alpha)
+    out["qps_low"], out["qps_high"], out["qps_verdict"] = _verdicts(
+        log_ratio, spread, drift, limits.alpha, limits.qps, valid
+    )
+    out["qps_ratio"] = np.exp(log_ratio)
+    out["recall_regressed"] = out["recall_cur"] < out["recall_base"] - limits.recall_tolerance
+    out["qps_regressed"] = out["qps_verdict"].isin(["regression", "invalid"])
+    build_drift = _judge_builds(out, limits)
+    out["build_regressed"] = out["build_verdict"] == "regression"
+    return out.reset_index(drop=True), drift, build_drift
+
+
+def _repetition_spread(
+    pairs: list[tuple[list[float], list[float]]], valid: np.ndarray, alpha: float
+) -> np.ndarray:
+    """Per row, both runs' half-widths of the median's interval (log), combined."""
+    family = alpha / max(int(valid.sum()), 1)
+    return np.array(
         [
             math.hypot(log_half_width(b, family), log_half_width(c, family)) if ok else np.nan
             for (b, c), ok in zip(pairs, valid, strict=True)
         ]
     )
-    band = np.hypot(spread, drift.band(family))
+
+
+def _verdicts(
+    log_ratio: np.ndarray,
+    spread: np.ndarray,
+    drift: Drift,
+    alpha: float,
+    threshold: float,
+    valid: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Band (as ratios) and verdict of each log speed ratio, from its own spread and the
+    drift of all of them. Every one is a test: Bonferroni over the valid ones keeps the
+    chance of any false alarm in the comparison at alpha."""
+    band = np.hypot(spread, drift.band(alpha / max(int(valid.sum()), 1)))
     change = np.maximum(log_ratio, log_ratio - drift.shift)
     low = np.minimum(log_ratio, log_ratio - drift.shift) - band
     high = change + band
-    out["qps_ratio"] = np.exp(log_ratio)
-    out["qps_low"], out["qps_high"] = np.exp(low), np.exp(high)
-    out["qps_verdict"] = [
-        judge(c, lo, hi, limits.qps) if ok else "invalid"
+    verdicts = [
+        judge(c, lo, hi, threshold) if ok else "invalid"
         for c, lo, hi, ok in zip(change, low, high, valid, strict=True)
     ]
-    out["recall_regressed"] = out["recall_cur"] < out["recall_base"] - limits.recall_tolerance
-    out["qps_regressed"] = out["qps_verdict"].isin(["regression", "invalid"])
-    longest = np.maximum(out["build_seconds_base"], out["build_seconds_cur"])
-    long_enough = longest >= limits.min_build_s
-    out["build_regressed"] = (out["build_ratio"] > 1.0 + limits.build) & long_enough
-    return out.reset_index(drop=True), drift
+    return np.exp(low), np.exp(high), verdicts
+
+
+def _judge_builds(out: pd.DataFrame, limits: Thresholds) -> Drift:
+    """Build verdicts, one per job: its build speed ratio (baseline / current seconds) against
+    the drift of all judged jobs' builds; one build per job, so no repetitions' spread."""
+    jobs = out.drop_duplicates(JOB)
+    longest = np.maximum(jobs["build_seconds_base"], jobs["build_seconds_cur"])
+    judged = ((longest >= limits.min_build_s) & (jobs["build_s_cur"] > 0)).to_numpy(bool)
+    speed = np.full(len(jobs), np.nan)
+    speed[judged] = np.log(
+        jobs.loc[judged, "build_s_base"].to_numpy(float)
+        / jobs.loc[judged, "build_s_cur"].to_numpy(float)
+    )
+    keys = jobs[JOB].astype(str).agg("|".join, axis=1).to_numpy()
+    drift = Drift.estimate(speed, keys)
+    # a build time growing by `build` is a build speed dropping by build / (1 + build)
+    threshold = limits.build / (1.0 + limits.build)
+    low, high, verdicts = _verdicts(
+        speed, np.zeros(len(jobs)), drift, limits.alpha, threshold, judged
+    )
+    verdicts = [v if ok else "ok" for v, ok in zip(verdicts, judged, strict=True)]
+    # as build time ratios (current / baseline): the speed band turned round
+    by_job = pd.DataFrame(
+        {"build_verdict": verdicts, "build_low": 1 / high, "build_high": 1 / low}, index=keys
+    )
+    key = out[JOB].astype(str).agg("|".join, axis=1)
+    for column in by_job.columns:
+        out[column] = key.map(by_job[column]).to_numpy()
+    return drift
 
 
 FINDING_COLUMNS = [
@@ -355,12 +410,14 @@ def _inconclusive(rows: pd.DataFrame) -> pd.DataFrame:
         for _, row in rows.iterrows()
         if row["qps_verdict"] == "inconclusive"
     ]
-    return pd.DataFrame(found, columns=FINDING_COLUMNS)
+    return pd.concat(
+        [pd.DataFrame(found, columns=FINDING_COLUMNS), _build_findings(rows, "inconclusive")],
+        ignore_index=True,
+    )
 
 
-def _build_regressions(rows: pd.DataFrame) -> pd.DataFrame:
-    """One finding per job whose build grew too much (its rows all share the build time)."""
-    slow = rows[rows["build_regressed"]].drop_duplicates(JOB)
+def _build_findings(rows: pd.DataFrame, verdict: str) -> pd.DataFrame:
+    """One finding per job whose build has this verdict (its rows all share the build)."""
     found = [
         {
             **_finding(
@@ -369,13 +426,19 @@ def _build_regressions(rows: pd.DataFrame) -> pd.DataFrame:
                 _fmt(row["build_s_base"]),
                 _fmt(row["build_s_cur"]),
                 row["build_ratio"],
-                "build time (one build per job: threshold only)",
+                f"band {_ratio(row['build_low'])}-{_ratio(row['build_high'])} (one build per "
+                f"job + drift of all builds): "
+                + (
+                    "beyond the band and the threshold"
+                    if verdict == "regression"
+                    else "noise wider than the threshold"
+                ),
             ),
             "parameters": str(row["label"]).partition(" | ")[0],
             "mode": "",
             "threads": "",
         }
-        for _, row in slow.iterrows()
+        for _, row in rows[rows["build_verdict"] == verdict].drop_duplicates(JOB).iterrows()
     ]
     return pd.DataFrame(found, columns=FINDING_COLUMNS)
 
@@ -426,28 +489,30 @@ def _missing(base: pd.DataFrame, cur: pd.DataFrame, failed: pd.DataFrame) -> pd.
     return pd.DataFrame(found, columns=FINDING_COLUMNS)
 
 
-def _notes(rows: pd.DataFrame, limits: Thresholds, normalized: bool, drift: Drift) -> list[str]:
+def _notes(limits: Thresholds, normalized: bool, drift: Drift, build_drift: Drift) -> list[str]:
     notes = [
         f"Regression: recall drop > {limits.recall_tolerance:g} (absolute); a median QPS "
         f"drop > {limits.qps:.0%} whose whole noise band (both runs' repetition intervals and "
         "the drift between the runs, at a family-wise confidence of "
         f"{1 - limits.alpha:.0%}: Bonferroni over the rows) lies below no change; QPS "
-        f"not a positive number; build time increase > {limits.build:.0%} (builds of at least "
-        f"{limits.min_build_s:g} s); jobs ok before and not now; rows missing now.",
-        f"Inconclusive (exit 3 when nothing regressed): a {limits.qps:.0%} drop is inside a "
-        "band wider than the threshold: too noisy to judge; measure both variants in one "
-        "session with `bench ab`.",
+        f"not a positive number; a build time increase > {limits.build:.0%} whose band (the "
+        f"drift of all builds of at least {limits.min_build_s:g} s) lies above no change; "
+        "jobs ok before and not now; rows missing now.",
+        f"Inconclusive (exit 3 when nothing regressed): a {limits.qps:.0%} QPS drop (or a "
+        f"{limits.build:.0%} build time increase) is inside a band wider than the threshold: "
+        "too noisy to judge; measure both variants in one session with `bench ab`.",
     ]
-    if drift.rows >= MIN_DRIFT_ROWS:
-        notes.append(
-            f"Drift over {drift.rows} rows in {drift.groups} (job, mode) groups: whole-run QPS "
-            f"shift {math.exp(drift.shift):.3f}x, row scatter {drift.scatter:.1%} (log)."
-        )
-    else:
-        notes.append(
-            f"Only {drift.rows} rows with valid QPS: drift between the runs cannot be "
-            "estimated, the band holds the repetitions' spread only."
-        )
+    for what, found, unit in ((("QPS", drift, "rows")), ("build time", build_drift, "builds")):
+        if found.rows >= MIN_DRIFT_ROWS:
+            notes.append(
+                f"{what} drift over {found.rows} {unit} in {found.groups} groups: whole-run "
+                f"speed shift {math.exp(found.shift):.3f}x, scatter {found.scatter:.1%} (log)."
+            )
+        else:
+            notes.append(
+                f"Only {found.rows} {unit} to judge {what} by: drift between the runs cannot "
+                "be estimated, so the band holds the repetitions' spread (or nothing) only."
+            )
     if normalized:
         notes.append(
             f"Normalized: QPS divided by (build seconds multiplied by) each run's "
@@ -504,14 +569,18 @@ def render_markdown(result: Comparison) -> str:
 def ratio_table(rows: pd.DataFrame) -> pd.DataFrame:
     if rows.empty:
         return pd.DataFrame()
+    unsure = [
+        ", ".join(name for name, v in (("QPS", q), ("build", b)) if v == "inconclusive")
+        for q, b in zip(rows["qps_verdict"], rows["build_verdict"], strict=True)
+    ]
     verdict = [
         ", ".join(name for name, bad in (("recall", r), ("QPS", q), ("build", b)) if bad)
-        or ("QPS inconclusive" if v == "inconclusive" else "ok")
-        for r, q, b, v in zip(
+        or (f"{u} inconclusive" if u else "ok")
+        for r, q, b, u in zip(
             rows["recall_regressed"],
             rows["qps_regressed"],
             rows["build_regressed"],
-            rows["qps_verdict"],
+            unsure,
             strict=True,
         )
     ]
