@@ -128,11 +128,12 @@ def test_exclude_refuses_an_unknown_name_and_an_empty_plan() -> None:
         selected({"exclude": selected({})})
 
 
-def test_the_quick_suite_leaves_out_the_variants_for_huge_corpora() -> None:
+def test_the_quick_suite_leaves_out_the_variants_for_huge_corpora_and_pynndescent() -> None:
     names = {a.name for a in select_algorithms(load_suite("quick"))}
-    assert {"hnswlib", "faiss-ivf", "pynndescent", "bruteforce"} <= names
+    assert {"hnswlib", "faiss-ivf", "scann", "bruteforce"} <= names
     huge_only = {"faiss-ivf-blocks", "faiss-ivfpq-ooc", "faiss-ivfsq-ooc", "hnswlib-blocks"}
-    assert not names & (huge_only | {"usearch-i8", "diskann"})
+    assert not names & (huge_only | {"usearch-i8", "diskann", "pynndescent"})
+    assert "pynndescent" in {a.name for a in select_algorithms(load_suite("ci"))}
 
 
 def test_every_shipped_yaml_validates() -> None:
