@@ -306,6 +306,19 @@ def test_build_times_that_scatter_like_the_machine_are_inconclusive(
     assert "build time drift over 4 builds" in result.stdout
 
 
+def test_a_current_run_whose_every_job_failed_is_a_report_not_a_crash(
+    runs: dict[str, Path], tmp_path: Path
+) -> None:
+    def fail_all(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.assign(status="failed", error="RuntimeError: the library crashed")
+
+    failed = rewrite(runs["rerun"], tmp_path / "all-failed", fail_all)
+    result = bench("compare", runs["baseline"], failed)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "0 rows matched" in result.stdout
+    assert {row[0] for row in regressions(result.stdout)} >= {"failed"}
+
+
 @pytest.mark.parametrize("bad", ["0", "-5", "nan"])
 def test_zero_negative_or_nan_qps_never_passes(
     runs: dict[str, Path], tmp_path: Path, bad: str

@@ -312,7 +312,7 @@ def _judge_builds(out: pd.DataFrame, limits: Thresholds) -> Drift:
         jobs.loc[judged, "build_s_base"].to_numpy(float)
         / jobs.loc[judged, "build_s_cur"].to_numpy(float)
     )
-    keys = jobs[JOB].astype(str).agg("|".join, axis=1).to_numpy()
+    keys = _job_keys(jobs).to_numpy()
     drift = Drift.estimate(speed, keys)
     # a build time growing by `build` is a build speed dropping by build / (1 + build)
     threshold = limits.build / (1.0 + limits.build)
@@ -324,10 +324,19 @@ def _judge_builds(out: pd.DataFrame, limits: Thresholds) -> Drift:
     by_job = pd.DataFrame(
         {"build_verdict": verdicts, "build_low": 1 / high, "build_high": 1 / low}, index=keys
     )
-    key = out[JOB].astype(str).agg("|".join, axis=1)
+    key = _job_keys(out)
     for column in by_job.columns:
         out[column] = key.map(by_job[column]).to_numpy()
     return drift
+
+
+def _job_keys(frame: pd.DataFrame) -> pd.Series:
+    """One text key per row naming its job (a Series even when the frame is empty)."""
+    return pd.Series(
+        ["|".join(map(str, row)) for row in frame[JOB].itertuples(index=False)],
+        index=frame.index,
+        dtype=object,
+    )
 
 
 FINDING_COLUMNS = [
