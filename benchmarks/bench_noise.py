@@ -14,8 +14,8 @@ then measures, as issue 10 asks:
     .venv/bin/python benchmarks/bench_noise.py --only ab --pin --max-rounds 20   # one step
 
 (b)'s B does 15 % more searches in single mode only: its batch points are an A/A check
-inside the same run. `--pin` passes `--pin` to `bench run` and `bench ab` (the worker on the
-last core, the load on `--load-core`, 0 by default).
+inside the same run. `--pin` passes `--pin` to `bench run` and `bench ab` (each worker on the
+core idle longest just before its job; the load is on `--load-core`, 0 by default).
 
 It prints one table: each measure with its spread and the machine's load while it ran.
 """

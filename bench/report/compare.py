@@ -252,7 +252,7 @@ def _judge(matched: pd.DataFrame, limits: Thresholds) -> tuple[pd.DataFrame, Dri
     log_ratio[valid] = np.log(
         out.loc[valid, "qps_cur"].to_numpy(float) / out.loc[valid, "qps_base"].to_numpy(float)
     )
-    groups = out[[*JOB, "mode"]].astype(str).agg("|".join, axis=1).to_numpy()
+    groups = _keys(out, [*JOB, "mode"]).to_numpy()
     drift = Drift.estimate(log_ratio, groups)
     spread = _repetition_spread(pairs, valid, limits.alpha)
     out["qps_low"], out["qps_high"], out["qps_verdict"] = _verdicts(
@@ -306,13 +306,14 @@ def _judge_builds(out: pd.DataFrame, limits: Thresholds) -> Drift:
     the drift of all judged jobs' builds; one build per job, so no repetitions' spread."""
     jobs = out.drop_duplicates(JOB)
     longest = np.maximum(jobs["build_seconds_base"], jobs["build_seconds_cur"])
-    judged = ((longest >= limits.min_build_s) & (jobs["build_s_cur"] > 0)).to_numpy(bool)
+    measured = (jobs["build_s_base"] > 0) & (jobs["build_s_cur"] > 0)
+    judged = ((longest >= limits.min_build_s) & measured).to_numpy(bool)
     speed = np.full(len(jobs), np.nan)
     speed[judged] = np.log(
         jobs.loc[judged, "build_s_base"].to_numpy(float)
         / jobs.loc[judged, "build_s_cur"].to_numpy(float)
     )
-    keys = _job_keys(jobs).to_numpy()
+    keys = _keys(jobs, JOB).to_numpy()
     drift = Drift.estimate(speed, keys)
     # a build time growing by `build` is a build speed dropping by build / (1 + build)
     threshold = limits.build / (1.0 + limits.build)
@@ -324,16 +325,16 @@ def _judge_builds(out: pd.DataFrame, limits: Thresholds) -> Drift:
     by_job = pd.DataFrame(
         {"build_verdict": verdicts, "build_low": 1 / high, "build_high": 1 / low}, index=keys
     )
-    key = _job_keys(out)
+    key = _keys(out, JOB)
     for column in by_job.columns:
         out[column] = key.map(by_job[column]).to_numpy()
     return drift
 
 
-def _job_keys(frame: pd.DataFrame) -> pd.Series:
-    """One text key per row naming its job (a Series even when the frame is empty)."""
+def _keys(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """One text key per row from these columns (a Series even when the frame is empty)."""
     return pd.Series(
-        ["|".join(map(str, row)) for row in frame[JOB].itertuples(index=False)],
+        ["|".join(map(str, row)) for row in frame[columns].itertuples(index=False)],
         index=frame.index,
         dtype=object,
     )
