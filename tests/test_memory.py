@@ -18,7 +18,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+from bench.runner.resident import peak_resident, resident_bytes
 
 MiB = 2**20
 DIM = 64
@@ -26,57 +29,26 @@ SMALL, LARGE = 250_000, 1_000_000  # 64 MB and 256 MB of float32 train, 4+ gener
 BLOCK_BUDGET = 128 * MiB  # 2 threads x (score buffer, its partition copy, chunk) + slack
 
 CHILD = r"""
-import json, os, sys, threading, time
+import json, sys
 
+import numpy as np  # noqa: F401  (imports first: their pages are the baseline)
+from bench.corpora.registry import corpus_from_spec
+from bench.groundtruth.cache import ground_truth
+from bench.runner.resident import peak_resident, resident_bytes
 
-def rss():
-    # (RssAnon, RssAnon + RssFile) in bytes
-    with open("/proc/self/status") as handle:
-        found = {
-            line.split(":")[0]: int(line.split()[1]) * 1024
-            for line in handle
-            if line.startswith(("RssAnon:", "RssFile:"))
-        }
-    return found["RssAnon"], found["RssAnon"] + found["RssFile"]
-
-
-import numpy as np  # noqa: E402
-from bench.groundtruth.cache import ground_truth  # noqa: E402
-from bench.corpora.registry import corpus_from_spec  # noqa: E402
-
-peaks, resident = {}, {}
-stage = ["baseline"]
-stop = threading.Event()
-
-
-def sample():
-    while not stop.is_set():
-        anon, total = rss()
-        peaks[stage[0]] = max(peaks.get(stage[0], 0), anon)
-        resident[stage[0]] = max(resident.get(stage[0], 0), total)
-        time.sleep(0.001)
-
-
-baseline, baseline_total = rss()
-thread = threading.Thread(target=sample, daemon=True)
-thread.start()
+anon, mapped = resident_bytes()
 spec = json.loads(sys.argv[1])
-stage[0] = "generate"
-corpus_from_spec("memory", spec)  # writes the memory maps chunk by chunk
-stage[0] = "load"
-corpus = corpus_from_spec("memory", spec)  # maps them again and validates every row
-train_bytes = corpus.train.nbytes
-stage[0] = "ground_truth"
-truth = ground_truth(corpus)
-stage[0] = "done"
-time.sleep(0.01)
-stop.set()
-thread.join()
+stages = {}
+with peak_resident() as stages["generate"]:
+    corpus_from_spec("memory", spec)  # writes the memory maps chunk by chunk
+with peak_resident() as stages["load"]:
+    corpus = corpus_from_spec("memory", spec)  # maps them again and validates every row
+with peak_resident() as stages["ground_truth"]:
+    truth = ground_truth(corpus)
 print(json.dumps({
-    "baseline": baseline,
-    "growth": {name: peak - baseline for name, peak in peaks.items()},
-    "resident_growth": {name: peak - baseline_total for name, peak in resident.items()},
-    "train_bytes": train_bytes,
+    "growth": {name: peak.anon_peak - anon for name, peak in stages.items()},
+    "resident_growth": {name: peak.total_peak - anon - mapped for name, peak in stages.items()},
+    "train_bytes": corpus.train.nbytes,
     "k": truth.k,
 }))
 """
@@ -168,3 +140,19 @@ def test_byte_generation_and_ground_truth_do_not_grow_with_n(tmp_path: Path) -> 
         # mapped pages come in folios of up to 2 MB (read-ahead is 8 MB here), a few per
         # thread in flight: a 48 MiB margin, still below the 75 MB the old reads added
         assert grown < small["resident_growth"].get(stage, 0) + 48 * MiB, (stage, resident)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
+def test_peak_resident_tells_allocated_memory_from_mapped_file_pages(tmp_path: Path) -> None:
+    file = tmp_path / "pages.bin"
+    file.write_bytes(b"\1" * (64 * MiB))
+    before = resident_bytes()[0]
+    with peak_resident() as allocating:
+        block = np.ones(64 * MiB, dtype=np.uint8)
+        del block
+    mapped = np.memmap(file, dtype=np.uint8, mode="r")
+    with peak_resident() as reading:
+        assert int(mapped.sum(dtype=np.uint64)) == 64 * MiB
+    assert allocating.anon_peak > before + 48 * MiB  # the array, freed since
+    assert reading.anon_peak < before + 16 * MiB  # reading a map allocates nothing ...
+    assert reading.total_peak > reading.anon_peak + 48 * MiB  # ... but its pages are resident

@@ -205,8 +205,15 @@ def _plot_measure(
     ax.set_yscale("log")
     ax.set_xlabel("train vectors N (log)")
     ax.set_ylabel(f"{title} (log)")
-    ax.set_title(f"{title} against N; legend: fitted exponent (dotted: fit)")
-    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
+    # a figure title: the legend beside the axes narrows them, and a long axes title was cut
+    fig.suptitle(f"{title} against N")
+    ax.legend(
+        loc="center left",
+        bbox_to_anchor=(1.01, 0.5),
+        fontsize=8,
+        title="fitted exponent (dotted: fit)",
+        title_fontsize=8,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
