@@ -208,3 +208,35 @@ def test_two_size_byte_run_gives_fitted_exponents_per_family(
     byte_curve = fits.loc[("faiss-ivfsq-ooc · u8", "bytes_per_vector")]
     assert byte_curve["n_points"] == 2 and np.isfinite(byte_curve["exponent"])
     assert "faiss-ivfsq-ooc" not in {name for name, _ in fits.index}  # tiny-euclidean: 1 size
+
+
+def test_ivfpq_reranked_from_the_memory_map_finds_what_its_codes_cannot(bench_env: Path) -> None:
+    corpus = corpus_from_spec("b", byte_spec(6000))
+    assert isinstance(corpus.train, np.memmap)
+    truth = exact_knn(corpus.train, corpus.queries, 10, "euclidean")
+    entry = get_algorithm("faiss-ivfpq-ooc")
+    # 4 bytes of code for 16 dimensions: too coarse to order close neighbours
+    backend = entry.adapter_class()("euclidean", **{**entry.build_grid("quick")[0], "m": 4})
+    backend.fit(corpus.train)
+
+    def recall(k_factor: int, single: bool) -> float:
+        backend.set_query_params(nprobe=64, k_factor=k_factor)
+        if single:
+            answers = np.array([backend.query(vector, 10) for vector in corpus.queries])
+        else:
+            answers = backend.batch_query(corpus.queries, 10)
+        return recall_per_query(
+            answers, truth.ids, truth.distances, corpus.queries, corpus.train, "euclidean", 10
+        ).mean()
+
+    codes_only = recall(1, single=False)
+    assert codes_only < 0.8
+    for single in (True, False):
+        assert recall(16, single) > max(0.95, codes_only + 0.2), single
+    # nprobe 64 of 64 lists and 6000 candidates: the exact order of the whole corpus (ties
+    # of integer distances may swap ids, so the distances are compared)
+    backend.set_query_params(nprobe=64, k_factor=600)
+    answers = backend.batch_query(corpus.queries, 10)
+    train, queries = corpus.train.astype(np.float32), corpus.queries.astype(np.float32)
+    found = ((train[answers] - queries[:, None, :]) ** 2).sum(axis=2)
+    assert np.allclose(np.sqrt(found), truth.distances[:, :10], rtol=1e-6)
