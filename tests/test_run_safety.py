@@ -256,6 +256,49 @@ def test_a_full_disk_is_a_one_line_error_and_keeps_measured_rows(
         assert list(read_results(spill)["algorithm"]) == ["test-exact"] * 2
 
 
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"kind": "synthetic-bytes", "dtype": "uint8", "n": 100_000, "spread": 0.5},
+        {"kind": "synthetic", "distribution": "clustered", "n": 25_000},
+    ],
+    ids=["u8bin", "npy"],
+)
+def test_a_corpus_larger_than_the_free_disk_is_refused_before_a_row_is_written(
+    bench_env: Path, tmp_path: Path, spec: dict
+) -> None:
+    """12.8 MB of rows into a 4 MB tmpfs (root only): the memory-mapped writer used to die
+    of SIGBUS halfway through; the blocks are now reserved first."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tiny tmpfs needs root")
+    small = tmp_path / "small"
+    small.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(small)]).returncode:
+        pytest.skip("root without mount: no tiny file system to fill")
+    dataset = {**spec, "dim": 128, "queries": 10, "clusters": 4, "metric": "euclidean", "seed": 1}
+    (bench_env / "datasets" / "too-big.yaml").write_text(json.dumps(dataset))
+    try:
+        result = subprocess.run(
+            [
+                *bench("run", "--dataset", "too-big", "--algorithms", "test-exact"),
+                *("--grid", "test", "--results", tmp_path / "results", "--no-plot"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, "BENCH_CACHE": str(small)},
+        )
+        left = [path for path in small.rglob("*") if path.is_file()]
+    finally:
+        subprocess.run(["umount", str(small)], check=True)
+    assert result.returncode in (1, 2), result.stdout + result.stderr
+    message = one_line_error(result.stdout + result.stderr)
+    assert "cannot reserve 13 MB" in message or "cannot reserve 12 MB" in message, message
+    assert "No space left on device" in message and "BENCH_CACHE" in message
+    assert not [path for path in left if path.suffix in (".u8bin", ".npy", ".tmp")], left
+    assert not (tmp_path / "results" / "adhoc" / "results.csv").exists()
+
+
 # --- one line instead of a traceback -----------------------------------------------------------
 
 
