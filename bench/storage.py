@@ -77,12 +77,28 @@ def atomic_path(final: Path) -> Iterator[Path]:
         tmp_path.unlink(missing_ok=True)
 
 
-def _remove_orphans(folder: Path, prefix: str) -> None:
-    """Delete the temporaries `prefix`PID.*.tmp in `folder` whose process no longer runs."""
-    for tmp in folder.glob(f"{prefix}*.tmp"):
+def _remove_orphans(folder: Path, prefix: str, suffix: str = ".tmp") -> None:
+    """Delete the temporaries (files or folders) `prefix`PID.*`suffix` in `folder` whose
+    process no longer runs."""
+    for tmp in folder.glob(f"{prefix}*{suffix}"):
         pid = tmp.name[len(prefix) :].split(".", 1)[0]
         if pid.isdigit() and not _alive(int(pid)):
-            tmp.unlink(missing_ok=True)
+            if tmp.is_dir():
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                tmp.unlink(missing_ok=True)
+
+
+def scratch_folder(parent: Path, what: str) -> Path:
+    """A new folder under `parent` for this process' working files (an index on disk).
+
+    Its name carries the host and pid, and the folders of this host's dead processes are
+    removed first: a worker killed at its memory cap or timeout cannot clean up (a killed
+    10M DiskANN build left 5 GB behind)."""
+    parent.mkdir(parents=True, exist_ok=True)
+    ours = f"{what}-{socket.gethostname()}."
+    _remove_orphans(parent, ours, suffix="")
+    return Path(tempfile.mkdtemp(dir=parent, prefix=f"{ours}{os.getpid()}."))
 
 
 def _alive(pid: int) -> bool:

@@ -24,7 +24,7 @@ from bench.errors import BenchError
 from bench.results.schema import empty_row
 from bench.results.store import append_rows, read_results
 from bench.runner.run import run_suite
-from bench.storage import atomic_path, cached_npy, write_bytes_atomic
+from bench.storage import atomic_path, cached_npy, scratch_folder, write_bytes_atomic
 from tests.conftest import tiny_suite
 
 
@@ -447,3 +447,24 @@ def test_a_running_writers_temporary_file_is_left_alone(tmp_path: Path) -> None:
         write_bytes_atomic(final, b"other writer")  # same host, live pid: not an orphan
         assert mine.exists()
     assert final.read_bytes() == b"partial"  # the outer writer renamed last
+
+
+def test_a_killed_workers_scratch_folder_is_removed_by_the_next_one(tmp_path: Path) -> None:
+    """An on-disk index (DiskANN, NGT) of a worker killed at its cap: gone at the next build;
+    the folder of a live process stays."""
+    child = (
+        "import os, signal, sys\n"
+        "from pathlib import Path\n"
+        "from bench.storage import scratch_folder\n"
+        "folder = scratch_folder(Path(sys.argv[1]), 'index')\n"
+        "(folder / 'graph.bin').write_bytes(b'x' * 4096)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", child, str(tmp_path)], check=False)
+    assert done.returncode == -signal.SIGKILL
+    (killed,) = tmp_path.iterdir()
+    assert (killed / "graph.bin").exists()
+    mine = scratch_folder(tmp_path, "index")
+    again = scratch_folder(tmp_path, "index")  # same host, live pid: `mine` is no orphan
+    assert sorted(tmp_path.iterdir()) == sorted([mine, again])
+    assert mine.is_dir() and again.is_dir() and mine != again

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ import numpy as np
 from bench import paths
 from bench.backends.base import Backend, row_blocks
 from bench.errors import BenchError
+from bench.storage import scratch_folder
 
 BIN_DTYPES = {
     np.dtype(np.float32): ".fbin",
@@ -76,9 +76,7 @@ class DiskANN(Backend):
                 f"diskann: {len(data)} vectors, expected at most max_train={params['max_train']} "
                 "(the build would far outlast the job's timeout on this machine; see the README)"
             )
-        folder = paths.cache_dir() / "diskann"
-        folder.mkdir(parents=True, exist_ok=True)
-        self.folder = Path(tempfile.mkdtemp(dir=folder, prefix="index-"))
+        self.folder = scratch_folder(paths.cache_dir() / "diskann", "index")
         source = bin_file_of(data)
         if source is None:
             source = self.folder / f"vectors{BIN_DTYPES[data.dtype]}"

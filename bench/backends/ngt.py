@@ -6,6 +6,7 @@ import os
 import shutil
 import sys
 import tempfile
+from pathlib import Path
 from typing import Any
 
 import ngtpy
@@ -13,6 +14,7 @@ import numpy as np
 
 from bench.backends.base import Backend
 from bench.errors import BenchError
+from bench.storage import scratch_folder
 
 NGT_DISTANCES = {"euclidean": "L2", "angular": "Normalized Cosine"}
 
@@ -20,9 +22,10 @@ NGT_DISTANCES = {"euclidean": "L2", "angular": "Normalized Cosine"}
 class Ngt(Backend):
     """Build parameters: edge_size (edges per node at creation), edge_size_for_search.
 
-    Query parameter: epsilon, the search margin (0 is greedy; ann-benchmarks' 1.02 is 0.02).
-    NGT keeps its index in a folder: a temporary one, removed by `close`. Its batch search is
-    OpenMP-parallel, capped to `threads` by threadpoolctl.
+        Query parameter: epsilon, the search margin (0 is greedy; ann-benchmarks' 1.02 is 0.02).
+        NGT keeps its index in a folder: a temporary one, removed by `close` (or, for a killed
+    worker, by the next NGT build on this host). Its batch search is
+        OpenMP-parallel, capped to `threads` by threadpoolctl.
     """
 
     name = "ngt"
@@ -30,8 +33,8 @@ class Ngt(Backend):
     supports_batch = True
 
     def fit(self, data: np.ndarray) -> None:
-        self.folder = tempfile.mkdtemp(prefix="bench-ngt-")
-        self.path = os.path.join(self.folder, "index")
+        self.folder = scratch_folder(Path(tempfile.gettempdir()), "bench-ngt")
+        self.path = str(self.folder / "index")
         ngtpy.create(
             self.path,
             data.shape[1],
