@@ -101,6 +101,16 @@ def scratch_folder(parent: Path, what: str) -> Path:
     return Path(tempfile.mkdtemp(dir=parent, prefix=f"{ours}{os.getpid()}."))
 
 
+@contextmanager
+def scratch(parent: Path, what: str) -> Iterator[Path]:
+    """A `scratch_folder`, removed with its contents when the block ends."""
+    folder = scratch_folder(parent, what)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

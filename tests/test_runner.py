@@ -82,8 +82,15 @@ def test_kill_minus_nine_then_resume_loses_nothing(bench_env: Path, tmp_path: Pa
         "--no-plot",
     ]
     csv = tmp_path / "results" / "killed" / "results.csv"
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = {**os.environ, "TMPDIR": str(temp)}
     proc = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        env=env,
     )
     deadline = time.monotonic() + 120
     while not csv.exists() and time.monotonic() < deadline and proc.poll() is None:
@@ -93,7 +100,9 @@ def test_kill_minus_nine_then_resume_loses_nothing(bench_env: Path, tmp_path: Pa
     proc.wait()
     done_before = set(read_results(csv)["job_id"])
     assert done_before, "the first job's rows were written before the kill"
-    subprocess.run(command, check=True, capture_output=True)
+    assert list(temp.glob("bench-job-*/job.json")), "the killed runner's job folder is left"
+    subprocess.run(command, check=True, capture_output=True, env=env)
+    assert not list(temp.glob("bench-job-*")), "the next run removed it"
     frame = read_results(csv)
     assert set(frame["algorithm"]) == {"test-exact", "test-hanging", "test-inaccurate"}
     per_job = frame.groupby("algorithm").size()

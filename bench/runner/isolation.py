@@ -28,6 +28,7 @@ import psutil
 from bench import paths
 from bench.results.answers import NPZ_SUFFIX
 from bench.runner.launcher import die_with_parent
+from bench.storage import scratch
 
 POLL_SECONDS = 0.1
 STDERR_TAIL_CHARS = 2000
@@ -98,10 +99,13 @@ def _signal_text(returncode: int) -> str:
 
 
 def run_isolated(job: dict[str, Any]) -> Outcome:
-    """Run `job` in a fresh Python process and classify how it ended."""
-    with tempfile.TemporaryDirectory(prefix="bench-job-") as folder:
+    """Run `job` in a fresh Python process and classify how it ended.
+
+    Its files (job, rows, answers, stderr) are in a scratch folder that a killed runner's
+    successor removes."""
+    with scratch(Path(tempfile.gettempdir()), "bench-job") as folder:
         job_path, out_path, err_path, status_path = (
-            Path(folder) / name for name in ("job.json", "out.jsonl", "stderr.txt", "status.json")
+            folder / name for name in ("job.json", "out.jsonl", "stderr.txt", "status.json")
         )
         job_path.write_text(json.dumps(job))
         python = job.get("python") or sys.executable
