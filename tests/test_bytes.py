@@ -170,6 +170,8 @@ def test_diskann_reads_a_u8bin_corpus_in_place_and_writes_floats_in_blocks(
     answers = backend.batch_query(tiny_corpus.queries, 10)
     assert (answers[:, 0] == truth.ids[:, 0]).mean() > 0.9
     assert not list(backend.folder.glob("vectors*"))  # the copy is gone after the build
+    (codes,) = backend.folder.glob("*_pq_compressed.bin")  # int32 rows, bytes per row, codes
+    assert np.fromfile(codes, dtype=np.int32, count=2).tolist() == [len(tiny_corpus.train), 8]
     folder = backend.folder
     backend.close()
     assert not folder.exists()
