@@ -361,3 +361,30 @@ def test_inline_suite_grids_are_checked_like_backend_grids() -> None:
         with pytest.raises(BenchError) as info:
             select_algorithms(suite)
         assert expected in str(info.value)
+
+
+@pytest.mark.usefixtures("bench_env")
+def test_only_limits_a_dataset_to_some_algorithms_and_names_what_it_refuses() -> None:
+    from bench.corpora.registry import load_corpus
+    from bench.runner.plan import plan_jobs
+
+    settings = {
+        "datasets": ["tiny-euclidean", "tiny-angular"],
+        "algorithms": ["test-exact", "test-slow"],
+        "grid": "test",
+        "warmup": 0,
+        "only": {"tiny-angular": ["test-exact"]},
+    }
+    suite = suite_from_dict("s", settings)
+    corpora = {name: (load_corpus(name), {}) for name in settings["datasets"]}
+    jobs, _ = plan_jobs(suite, corpora)
+    planned = sorted((job.corpus, job.algorithm) for job in jobs)
+    assert planned == [
+        ("tiny-angular", "test-exact"),
+        ("tiny-euclidean", "test-exact"),
+        ("tiny-euclidean", "test-slow"),
+    ]
+    message = suite_error(only={"tiny-angular": ["test-exact"]})
+    assert "only: 'tiny-angular' is not among the suite's datasets" in message
+    message = suite_error(algorithms=["test-exact"], only={"tiny-euclidean": ["test-slow"]})
+    assert "only.tiny-euclidean: 'test-slow' is not among the suite's algorithms" in message

@@ -118,6 +118,8 @@ def plan_jobs(
     selected = select_algorithms(suite)
     for corpus_name, (corpus, spec) in corpora.items():
         for algorithm in selected:
+            if not suite.runs_on(algorithm.name, corpus_name):
+                continue
             reason = algorithm.unavailable_reason()
             if reason:
                 unavailable.append(

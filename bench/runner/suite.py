@@ -14,7 +14,7 @@ from dataclasses import field
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, PlainValidator, ValidationInfo
+from pydantic import AfterValidator, PlainValidator, ValidationInfo, model_validator
 
 from bench import paths
 from bench.backends.registry import Grid, algorithms
@@ -129,6 +129,30 @@ class Suite:
     exclude: Annotated[  # left out of `algorithms` (e.g. variants meant for huge corpora)
         tuple[Annotated[str, PlainValidator(_registered)], ...], AfterValidator(_unique)
     ] = ()
+    # dataset -> the only algorithms run on it (e.g. a small corpus that is only a second size
+    # for one family's fitted exponents)
+    only: dict[Text, tuple[Annotated[str, PlainValidator(_registered)], ...]] = field(
+        default_factory=dict
+    )
+
+    @model_validator(mode="after")
+    def _only_names_listed_datasets(self) -> Suite:
+        if stray := [name for name in self.only if name not in self.datasets]:
+            raise ValueError(
+                f"only: {stray[0]!r} is not among the suite's datasets: expected one of "
+                f"{', '.join(self.datasets)}"
+            )
+        listed = self.algorithms or ()
+        for dataset, names in self.only.items():
+            if stray := [name for name in names if self.algorithms and name not in listed]:
+                raise ValueError(
+                    f"only.{dataset}: {stray[0]!r} is not among the suite's algorithms: "
+                    f"expected some of {', '.join(listed)}"
+                )
+        return self
+
+    def runs_on(self, algorithm: str, dataset: str) -> bool:
+        return dataset not in self.only or algorithm in self.only[dataset]
 
 
 def suite_names() -> list[str]:
