@@ -12,7 +12,9 @@ Quirks of diskannpy 0.7.0 (the PyPI wheel, which pins numpy==1.25 but runs with 
 it with `pip install --no-deps diskannpy==0.7.0`): loading a disk index with `num_threads=1`
 hangs (so the index is always loaded with two or more thread contexts, and each search
 says how many threads it uses), and the single-vector `search` returns wrong ids, so one query
-is a batch of one.
+is a batch of one. A signal that interrupts its asynchronous disk reads ends the process
+(`io_getevents() failed; returned -4`, EINTR): attaching a profiler (py-spy) to a searching
+worker did that here; the job is then a `failed` row with what it measured so far.
 """
 
 from __future__ import annotations
