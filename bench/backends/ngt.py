@@ -22,10 +22,10 @@ NGT_DISTANCES = {"euclidean": "L2", "angular": "Normalized Cosine"}
 class Ngt(Backend):
     """Build parameters: edge_size (edges per node at creation), edge_size_for_search.
 
-        Query parameter: epsilon, the search margin (0 is greedy; ann-benchmarks' 1.02 is 0.02).
-        NGT keeps its index in a folder: a temporary one, removed by `close` (or, for a killed
-    worker, by the next NGT build on this host). Its batch search is
-        OpenMP-parallel, capped to `threads` by threadpoolctl.
+    Query parameter: epsilon, the search margin (0 is greedy; ann-benchmarks' 1.02 is 0.02).
+    NGT keeps its index in a folder: a temporary one, removed by `close` (or, for a killed
+    worker, by the next NGT build on this host). Its batch search is OpenMP-parallel, capped
+    to `threads` by threadpoolctl.
     """
 
     name = "ngt"

@@ -142,9 +142,9 @@ class Suite:
                 f"only: {stray[0]!r} is not among the suite's datasets: expected one of "
                 f"{', '.join(self.datasets)}"
             )
-        listed = self.algorithms or ()
+        listed = self.algorithms or ()  # `all` (None): what it holds depends on the grids
         for dataset, names in self.only.items():
-            if stray := [name for name in names if self.algorithms and name not in listed]:
+            if listed and (stray := [name for name in names if name not in listed]):
                 raise ValueError(
                     f"only.{dataset}: {stray[0]!r} is not among the suite's algorithms: "
                     f"expected some of {', '.join(listed)}"
