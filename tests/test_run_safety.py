@@ -420,19 +420,25 @@ def test_written_files_get_the_mode_the_umask_allows(tmp_path: Path, umask: int,
     assert stat.S_IMODE((tmp_path / "results.csv").stat().st_mode) == mode
 
 
+def killed_after(code: str, argument: Path) -> None:
+    """Run `code` in a child (sys, os, signal and Path imported; `argument` is sys.argv[1]),
+    where each line `KILL` SIGKILLs it: no chance to clean up."""
+    kill = "os.kill(os.getpid(), signal.SIGKILL)"
+    child = "import os, signal, sys\nfrom pathlib import Path\n" + code.replace("KILL", kill)
+    done = subprocess.run([sys.executable, "-c", child, str(argument)], check=False)
+    assert done.returncode == -signal.SIGKILL
+
+
 def test_a_killed_writers_temporary_file_is_removed_by_the_next_writer(tmp_path: Path) -> None:
     """SIGKILL leaves no chance to clean up: the next writer of the same file does."""
     final = tmp_path / "corpus.u8bin"
-    child = (
-        "import os, signal, sys\n"
-        "from pathlib import Path\n"
+    killed_after(
         "from bench.storage import atomic_path\n"
         "with atomic_path(Path(sys.argv[1])) as tmp:\n"
         "    tmp.write_bytes(b'x' * 4096)\n"
-        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+        "    KILL\n",
+        final,
     )
-    done = subprocess.run([sys.executable, "-c", child, str(final)], check=False)
-    assert done.returncode == -signal.SIGKILL
     orphans = list(tmp_path.glob(".corpus.u8bin.*.tmp"))
     assert len(orphans) == 1
     write_bytes_atomic(final, b"ok")
@@ -452,16 +458,13 @@ def test_a_running_writers_temporary_file_is_left_alone(tmp_path: Path) -> None:
 def test_a_killed_workers_scratch_folder_is_removed_by_the_next_one(tmp_path: Path) -> None:
     """An on-disk index (DiskANN, NGT) of a worker killed at its cap: gone at the next build;
     the folder of a live process stays."""
-    child = (
-        "import os, signal, sys\n"
-        "from pathlib import Path\n"
+    killed_after(
         "from bench.storage import scratch_folder\n"
         "folder = scratch_folder(Path(sys.argv[1]), 'index')\n"
         "(folder / 'graph.bin').write_bytes(b'x' * 4096)\n"
-        "os.kill(os.getpid(), signal.SIGKILL)\n"
+        "KILL\n",
+        tmp_path,
     )
-    done = subprocess.run([sys.executable, "-c", child, str(tmp_path)], check=False)
-    assert done.returncode == -signal.SIGKILL
     (killed,) = tmp_path.iterdir()
     assert (killed / "graph.bin").exists()
     mine = scratch_folder(tmp_path, "index")
