@@ -16,6 +16,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -149,6 +150,12 @@ def test_peak_resident_tells_allocated_memory_from_mapped_file_pages(tmp_path: P
     before = resident_bytes()[0]
     with peak_resident() as allocating:
         block = np.ones(64 * MiB, dtype=np.uint8)
+        # Hold the array until a sample has seen it: a sampler thread starved of CPU (CI
+        # ran this beside other work) can miss a window of a few milliseconds. The deadline
+        # only bounds a broken sampler.
+        deadline = time.monotonic() + 60
+        while allocating.anon_peak <= before + 48 * MiB and time.monotonic() < deadline:
+            time.sleep(0.01)
         del block
     mapped = np.memmap(file, dtype=np.uint8, mode="r")
     with peak_resident() as reading:
