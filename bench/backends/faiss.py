@@ -72,4 +72,15 @@ class Faiss(Backend):
         return self.index.search(queries, k)[1]
 
     def index_bytes(self) -> int:
-        return int(faiss.serialize_index(self.index).nbytes)
+        """The serialized size, counted as faiss writes it: serialize_index would copy the
+        whole index into memory (4 GB for IVF-PQ at 100M)."""
+        written = [0]
+
+        def count(chunk: bytes) -> int:
+            written[0] += len(chunk)
+            return len(chunk)
+
+        writer = faiss.PyCallbackIOWriter(count)
+        faiss.write_index(self.index, writer)
+        del writer  # flushes the last buffered chunk
+        return written[0]

@@ -108,15 +108,3 @@ class FaissBlocks(Faiss):
             nearest = ids[np.argsort(scores, kind="stable")[:k]]
             answers[row, : len(nearest)] = nearest
         return answers
-
-    def index_bytes(self) -> int:
-        written = [0]
-
-        def count(chunk: bytes) -> int:
-            written[0] += len(chunk)
-            return len(chunk)
-
-        writer = faiss.PyCallbackIOWriter(count)
-        faiss.write_index(self.index, writer)
-        del writer  # flushes the last buffered chunk
-        return written[0]
