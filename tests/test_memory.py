@@ -13,6 +13,7 @@ times larger corpus (a growth that followed N would show there).
 from __future__ import annotations
 
 import json
+import mmap
 import os
 import subprocess
 import sys
@@ -147,19 +148,30 @@ def test_byte_generation_and_ground_truth_do_not_grow_with_n(tmp_path: Path) -> 
 def test_peak_resident_tells_allocated_memory_from_mapped_file_pages(tmp_path: Path) -> None:
     file = tmp_path / "pages.bin"
     file.write_bytes(b"\1" * (64 * MiB))
+    # Leave 150 MB of freed, resident pages on the heap, as the tests before this one do:
+    # np.ones(64 MiB) then reuses them and RssAnon grows by 0 (CI failed so)
+    chunks = [bytearray(100_000) for _ in range(1500)]
+    for chunk in chunks:
+        np.frombuffer(chunk, dtype=np.uint8)[:] = 1
+    pinned_above_them = bytearray(4096)
+    del chunks
     before = resident_bytes()[0]
     with peak_resident() as allocating:
-        block = np.ones(64 * MiB, dtype=np.uint8)
-        # Hold the array until a sample has seen it: a sampler thread starved of CPU (CI
-        # ran this beside other work) can miss a window of a few milliseconds. The deadline
-        # only bounds a broken sampler.
+        # A private anonymous map, not malloc, which may hand back those resident pages
+        private = mmap.mmap(-1, 64 * MiB, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+        block = np.frombuffer(private, dtype=np.uint8)
+        block[:] = 1
+        # Hold the pages until a sample has seen them: a sampler thread starved of CPU can
+        # miss a window of a few milliseconds. The deadline only bounds a broken sampler.
         deadline = time.monotonic() + 60
         while allocating.anon_peak <= before + 48 * MiB and time.monotonic() < deadline:
             time.sleep(0.01)
         del block
+        private.close()
     mapped = np.memmap(file, dtype=np.uint8, mode="r")
     with peak_resident() as reading:
         assert int(mapped.sum(dtype=np.uint64)) == 64 * MiB
     assert allocating.anon_peak > before + 48 * MiB  # the array, freed since
     assert reading.anon_peak < before + 16 * MiB  # reading a map allocates nothing ...
     assert reading.total_peak > reading.anon_peak + 48 * MiB  # ... but its pages are resident
+    del pinned_above_them
