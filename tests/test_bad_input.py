@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from bench.corpora.corpus import Corpus
+from bench.corpora.registry import corpus_from_spec
 from bench.errors import BenchError
 
 
@@ -72,6 +73,34 @@ def test_nan_in_vectors() -> None:
     train[7, 2] = np.nan
     with pytest.raises(BenchError, match="train: row 7 contains NaN or infinity"):
         corpus(train, np.zeros((2, 4), np.float32))
+
+
+def test_zero_rows_are_refused_for_angular_only(tmp_path: Path, bench_env: Path) -> None:
+    """A zero query is 1.0 from every point under angular distance, so any answer would
+    score full recall: refused in the corpus and in files, naming the dataset and row."""
+    train, queries = np.ones((10, 4), np.float32), np.ones((5, 4), np.float32)
+    queries[3] = 0
+    with pytest.raises(BenchError, match=r"^corpus 'c' queries: row 3 is all zeros .* angular"):
+        Corpus(name="c", train=train, queries=queries, metric="angular", fingerprint="f")
+    assert corpus(train, queries).metric == "euclidean"  # other metrics allow zero rows
+    train[7, :] = 1e-24  # its squares underflow: it cannot be normalised either
+    with pytest.raises(BenchError, match="train: row 7 is all zeros"):
+        Corpus(name="c", train=train, queries=queries + 1, metric="angular", fingerprint="f")
+    with_zero = np.vstack([np.eye(6), np.zeros((1, 6)), np.eye(6)[:1]]).astype(np.float32)
+    np.save(tmp_path / "train.npy", with_zero)  # row 6 is zero
+    np.save(tmp_path / "query.npy", np.eye(6, dtype=np.float32))
+    spec = {"kind": "file", "train": str(tmp_path / "train.npy")}
+    spec["queries"] = str(tmp_path / "query.npy")
+    with pytest.raises(BenchError, match=r"^corpus 'zeros' train: row 6 is all zeros"):
+        corpus_from_spec("zeros", {**spec, "metric": "angular"})
+    assert corpus_from_spec("zeros", {**spec, "metric": "euclidean"}).train[6].sum() == 0
+
+
+def test_synthetic_angular_rows_are_never_zero() -> None:
+    from bench.corpora.synthetic import unit_rows
+
+    vectors = np.array([[3, 4], [0, 0], [0, -2]], dtype=np.float32)
+    np.testing.assert_allclose(unit_rows(vectors), [[0.6, 0.8], [1, 0], [0, -1]])
 
 
 def test_wrong_dtype_and_shape() -> None:

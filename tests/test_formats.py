@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -33,7 +34,7 @@ from bench.corpora.registry import corpus_from_spec
 from bench.errors import BenchError
 from bench.groundtruth.exact import exact_knn
 from bench.groundtruth.example import write_example
-from bench.groundtruth.file_truth import check_ground_truth_sample
+from bench.groundtruth.file_truth import check_ground_truth
 
 # Every writable entry of the format table (a new format is tested by adding its entry).
 WRITABLE = [entry for entry in FORMAT_TABLE if entry.layout in WRITERS]
@@ -211,16 +212,58 @@ def test_writer_refuses_lossy_integer_casts(tmp_path: Path) -> None:
     assert not list(tmp_path.iterdir())  # nothing half-written
 
 
-def test_content_fingerprint_is_cheap_and_content_based(
+def test_content_fingerprint_hashes_every_byte_and_caches_the_digest(
+    tmp_path: Path, bench_env, rng: np.random.Generator
+) -> None:
+    """A change in the middle of a 6 MB file (same size, mtime put back) changes the
+    fingerprint; the same bytes at another path keep it; the digest is cached by stat."""
+    big = sample_matrix(rng, np.float32, (3 << 16, 8))
+    path = tmp_path / "a.fbin"
+    write_vectors(path, big)
+    first = content_fingerprint(path)
+    (tmp_path / "copy").mkdir()
+    copy = tmp_path / "copy" / "b.fbin"
+    copy.write_bytes(path.read_bytes())
+    assert content_fingerprint(copy) == first  # content only: not the path, mtime or inode
+    before = path.stat()
+    with open(path, "r+b") as handle:  # one value in the middle, 3 MB from either end
+        handle.seek(before.st_size // 2)
+        handle.write(np.float32(1e6).tobytes())
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_size == before.st_size
+    changed = content_fingerprint(path)
+    assert changed != first
+    records = list((paths.cache_dir() / "content-fingerprints").glob("*.json"))
+    assert len(records) == 2  # one small record per file, rewritten when the file changes
+    assert sorted(json.loads(r.read_text())["fingerprint"] for r in records) == sorted(
+        [first, changed]
+    )
+    for record in records:  # an unchanged file is not read again: its record answers
+        data = json.loads(record.read_text())
+        record.write_text(json.dumps({**data, "fingerprint": "from-the-record"}))
+    assert content_fingerprint(path) == content_fingerprint(copy) == "from-the-record"
+
+
+def test_a_wrong_format_is_named_when_the_header_does_not_fit_the_size(
     tmp_path: Path, rng: np.random.Generator
 ) -> None:
-    big = sample_matrix(rng, np.float32, (3 << 16, 8))  # 6 MB: hashes 2 of them
-    write_vectors(tmp_path / "a.fbin", big)
-    first = content_fingerprint(tmp_path / "a.fbin")
-    assert content_fingerprint(tmp_path / "a.fbin") == first
-    big[-1, -1] += 1
-    write_vectors(tmp_path / "a.fbin", big)
-    assert content_fingerprint(tmp_path / "a.fbin") != first
+    """`format: fbin` on an .fvecs file: the 'header' (16 rows x the first value's bits)
+    does not fit the size, and the formats whose layout does are named."""
+    vectors = np.abs(sample_matrix(rng, np.float32, (1000, 16))) + 0.5  # positive bits
+    path = tmp_path / "base.fvecs"
+    write_vectors(path, vectors)
+    with pytest.raises(BenchError) as error:
+        open_vectors(path, "fbin")
+    message = str(error.value)
+    assert "\n" not in message
+    assert "header declares 16 rows x " in message
+    assert "the header does not match the file size; is fbin the wrong format?" in message
+    assert "fits the layout of fvecs (its suffix .fvecs), ivecs" in message
+    fbin = tmp_path / "base.fbin"
+    write_vectors(fbin, vectors)
+    fits = r"not a whole number of fvecs rows .* fits the layout of fbin \(its suffix \.fbin\)"
+    with pytest.raises(BenchError, match=fits):
+        open_vectors(fbin, "fvecs")
 
 
 # --- file corpora ----------------------------------------------------------------------------
@@ -242,7 +285,7 @@ def test_ann_benchmarks_file_loads_with_valid_truth(
         np.testing.assert_allclose(np.linalg.norm(corpus.train, axis=1), 1.0, rtol=1e-5)
     else:
         assert Path(corpus.train.filename) == path  # float32 contiguous: mapped in place
-    assert check_ground_truth_sample(corpus, truth.ids, sample=30, k=10) == 1.0
+    assert check_ground_truth(corpus, truth.ids).share == 1.0
     exact = exact_knn(corpus.train, corpus.queries, 20, corpus.metric)
     assert (exact.ids == truth.ids).mean() > 0.99
     np.testing.assert_allclose(truth.distances, exact.distances, rtol=1e-3, atol=1e-4)
@@ -282,10 +325,10 @@ def test_wrong_neighbours_are_detected(tmp_path: Path, bench_env, blobs) -> None
         neighbors = f["neighbors"][:]
         f["neighbors"][:] = np.roll(neighbors, 1, axis=0)  # each query gets another's answer
     corpus, truth = load_file_corpus("blobs", {"path": str(path)})
-    assert check_ground_truth_sample(corpus, truth.ids) < 0.5
+    assert check_ground_truth(corpus, truth.ids).share < 0.5
     off_by_one = exact_knn(corpus.train, corpus.queries, 20, "euclidean").ids
     off_by_one[:, 9] = off_by_one[:, 19]  # the 10th neighbour replaced by the 20th
-    agreement = check_ground_truth_sample(corpus, off_by_one, sample=100, k=10)
+    agreement = check_ground_truth(corpus, off_by_one).share
     assert 0.85 <= agreement < 1.0
 
 
@@ -320,7 +363,7 @@ def test_split_files_corpus(tmp_path: Path, bench_env, blobs) -> None:
     corpus, file_truth = load_file_corpus("sift-like", spec)
     assert corpus.train.flags.c_contiguous and np.array_equal(corpus.train, train)
     assert np.array_equal(file_truth.ids, truth.ids) and file_truth.distances is None
-    assert check_ground_truth_sample(corpus, file_truth.ids) == 1.0
+    assert check_ground_truth(corpus, file_truth.ids).share == 1.0
     limited, dropped = load_file_corpus("sift-like", {**spec, "limit": 500})
     assert dropped is None and len(limited.train) == 500
     assert limited.info["ground_truth"].startswith("dropped")
@@ -371,7 +414,7 @@ def test_example_spec_loads(tmp_path: Path, bench_env) -> None:
     assert corpus_from_spec("example-file", spec).info["path"] == spec["path"]
     corpus, truth = load_file_corpus("example-file", spec)
     assert len(corpus.queries) == spec["query_limit"] and truth.k == 100
-    assert check_ground_truth_sample(corpus, truth.ids) == 1.0
+    assert check_ground_truth(corpus, truth.ids).share == 1.0
 
 
 def test_registry_adopts_a_correct_file_ground_truth_and_refuses_a_wrong_one(
@@ -382,7 +425,7 @@ def test_registry_adopts_a_correct_file_ground_truth_and_refuses_a_wrong_one(
 
     from bench.corpora.formats import write_ann_hdf5
     from bench.corpora.registry import load_corpus
-    from bench.groundtruth.cache import ground_truth, groundtruth_paths
+    from bench.groundtruth.cache import ground_truth, groundtruth_paths, truth_key
 
     rng = np.random.default_rng(9)
     train = rng.standard_normal((1500, 12)).astype(np.float32)
@@ -396,10 +439,10 @@ def test_registry_adopts_a_correct_file_ground_truth_and_refuses_a_wrong_one(
         (datasets / f"{name}.yaml").write_text(yaml.safe_dump({"kind": "file", "path": str(path)}))
     corpus = load_corpus("good")
     cached = ground_truth(corpus)
-    record = groundtruth_paths(corpus.fingerprint, 100)[2].read_text()
+    record = groundtruth_paths(truth_key(corpus), 100)[2].read_text()
     assert str(good) in record, "the file's own neighbours were adopted, not recomputed"
     assert np.array_equal(cached.ids, truth.ids)
-    with pytest.raises(BenchError, match="agrees with exact search on only"):
+    with pytest.raises(BenchError, match="disagrees with exact search on 30 of the 30 checked"):
         ground_truth(load_corpus("bad"))
 
 

@@ -20,6 +20,7 @@ class FileGroundTruth:
     ids: np.ndarray  # int64 [n_queries, k]
     distances: np.ndarray | None  # float32 [n_queries, k], None when the file has only ids
     source: str  # the file it came from
+    fingerprint: str  # of that file's content: keys the ground truth adopted from it
 
     @property
     def k(self) -> int:
@@ -48,7 +49,7 @@ class Corpus:
     def __post_init__(self) -> None:
         check_metric(self.metric)
         for role, matrix in (("train", self.train), ("queries", self.queries)):
-            check_matrix(matrix, f"corpus {self.name!r} {role}")
+            check_matrix(matrix, f"corpus {self.name!r} {role}", nonzero=self.metric == "angular")
         train, queries = self.train, self.queries
         if train.shape[1] != queries.shape[1] or train.dtype != queries.dtype:
             raise BenchError(
@@ -79,8 +80,15 @@ def check_metric(metric: str) -> None:
         raise BenchError(f"unknown metric {metric!r}: expected one of {', '.join(METRICS)}")
 
 
-def check_matrix(matrix: np.ndarray, what: str, block_rows: int = 65536) -> None:
-    """A non-empty 2-D float32, uint8 or int8 matrix; floats have no NaN or infinity (in blocks)."""
+def check_matrix(
+    matrix: np.ndarray, what: str, block_rows: int = 65536, nonzero: bool = False
+) -> None:
+    """A non-empty 2-D float32, uint8 or int8 matrix; floats have no NaN or infinity and, when
+    `nonzero` (the angular metric: a zero vector has no direction), no all-zero row. One pass
+    over the rows, in blocks.
+
+    A zero query is equally far (1.0) from every point under angular distance, so any answer
+    would score full recall; a zero train row would be an arbitrary neighbour of everything."""
     if not isinstance(matrix, np.ndarray) or matrix.ndim != 2:
         shape = getattr(matrix, "shape", type(matrix).__name__)
         raise BenchError(f"{what}: expected a 2-D array (rows x dimension), got {shape}")
@@ -88,11 +96,21 @@ def check_matrix(matrix: np.ndarray, what: str, block_rows: int = 65536) -> None
         raise BenchError(f"{what}: expected dtype float32, got {matrix.dtype} (or uint8, int8)")
     if matrix.shape[0] == 0 or matrix.shape[1] == 0:
         raise BenchError(f"{what}: expected a non-empty matrix, got shape {matrix.shape}")
-    for start in range(0, matrix.shape[0] if matrix.dtype.kind == "f" else 0, block_rows):
+    scan = matrix.dtype.kind == "f" or nonzero
+    for start in range(0, matrix.shape[0] if scan else 0, block_rows):
         block = matrix[start : start + block_rows]
-        if not np.isfinite(block).all():
+        if block.dtype.kind == "f" and not np.isfinite(block).all():
             bad = start + int(np.argwhere(~np.isfinite(block))[0][0])
             raise BenchError(f"{what}: row {bad} contains NaN or infinity; expected finite values")
+        if nonzero:
+            # Squares summed in float32 as `normalize_rows` does: 0 also for rows too small
+            # to normalise (their squares underflow), which would stay unnormalised.
+            zero = np.flatnonzero(np.einsum("ij,ij->i", block, block, dtype=np.float32) == 0)
+            if len(zero):
+                raise BenchError(
+                    f"{what}: row {start + int(zero[0])} is all zeros (or too small to "
+                    "normalise); the angular metric needs non-zero vectors"
+                )
         release_pages(block)
 
 

@@ -87,6 +87,7 @@ def _checked_truth(
     ids: np.ndarray,
     distances: np.ndarray | None,
     source: Path,
+    content: str,
     n_queries_in_file: int,
     n_queries: int,
     n_train: int,
@@ -106,6 +107,7 @@ def _checked_truth(
         ids=np.ascontiguousarray(ids[:n_queries]),
         distances=None if distances is None else np.ascontiguousarray(distances[:n_queries]),
         source=str(source),
+        fingerprint=content,
     )
 
 
@@ -138,7 +140,9 @@ def _hdf5_corpus(name: str, spec: FileSpec) -> tuple[Corpus, FileGroundTruth | N
         if data.neighbors is not None and rows < n_train:
             note = _drop_truth_note(rows, n_train)
         elif data.neighbors is not None:
-            truth = _checked_truth(data.neighbors, data.distances, path, n_test, n_queries, n_train)
+            truth = _checked_truth(
+                data.neighbors, data.distances, path, content, n_test, n_queries, n_train
+            )
             note = f"from the file (k={truth.k})"
     info = {
         "kind": "file",
@@ -177,7 +181,7 @@ def _split_corpus(name: str, spec: FileSpec) -> tuple[Corpus, FileGroundTruth | 
         else:
             ids, distances = read_ground_truth(truth_path)
             truth = _checked_truth(
-                ids, distances, truth_path, n_queries_in_file, n_queries, n_train
+                ids, distances, truth_path, contents[2], n_queries_in_file, n_queries, n_train
             )
             note = f"from {truth_path.name} (k={truth.k})"
     info = {

@@ -20,7 +20,7 @@ last row on open and for every row as it is read. All multi-byte values are litt
 
 from __future__ import annotations
 
-import hashlib
+import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -30,8 +30,9 @@ from typing import Any
 import numpy as np
 
 from bench.corpora.corpus import normalize_rows
+from bench.download import file_digest
 from bench.errors import BenchError
-from bench.storage import atomic_path, cached_npy
+from bench.storage import atomic_path, cache_path, cached_npy, fingerprint, write_bytes_atomic
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,6 @@ HDF5_METRICS = {"euclidean": "euclidean", "angular": "angular"}
 HDF5_UNSUPPORTED = ("jaccard", "hamming")
 
 BLOCK_BYTES = 64 << 20  # conversions work on blocks of about this many float32 bytes
-FINGERPRINT_BYTES = 1 << 20  # content fingerprints hash this much of each end of a file
 
 
 def format_of(path: Path, fmt: str | None = None) -> str:
@@ -98,20 +98,28 @@ def block_rows(dim: int) -> int:
 
 
 def content_fingerprint(path: Path) -> str:
-    """A cheap identity of a file's contents: its size and a hash of its first and last MB.
+    """An identity of a file's whole contents: a SHA-256 of every byte (16 hex digits).
 
-    Hashing gigabytes would take minutes; a different file of the same size almost surely
-    differs in its header or its tail. The mtime is left out on purpose, so that the same
-    file downloaded on another machine keeps its fingerprint (and CI baselines still match).
+    Only the content counts (not the path, mtime or inode), so the same file on another
+    machine keeps its fingerprint and job ids and CI baselines still match; any change, in
+    the middle too, gives another fingerprint, so stale ground truth is never reused. The
+    file is read in 1 MiB pieces (bounded memory); so that a multi-GB file is not read again
+    on every run, the digest is kept in a small record under the cache, valid while the file's
+    resolved path, size, inode, mtime and ctime (in ns) are unchanged.
     """
+    path = Path(path).resolve()
     stat = path.stat()
-    digest = hashlib.sha256(f"{stat.st_size}".encode())
-    with open(path, "rb") as handle:
-        digest.update(handle.read(FINGERPRINT_BYTES))
-        if stat.st_size > FINGERPRINT_BYTES:
-            handle.seek(max(FINGERPRINT_BYTES, stat.st_size - FINGERPRINT_BYTES))
-            digest.update(handle.read(FINGERPRINT_BYTES))
-    return digest.hexdigest()[:16]
+    stamp = [str(path), stat.st_size, stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns]
+    record_path = cache_path("content-fingerprints", fingerprint(str(path)), ".json")
+    try:
+        record = json.loads(record_path.read_text())
+    except (OSError, ValueError):
+        record = {}
+    if isinstance(record, dict) and record.get("stamp") == stamp:
+        return str(record["fingerprint"])
+    digest = file_digest(path, "sha256")[:16]
+    write_bytes_atomic(record_path, json.dumps({"stamp": stamp, "fingerprint": digest}).encode())
+    return digest
 
 
 # ---------------------------------------------------------------------------------------------
@@ -212,6 +220,35 @@ def _file_size(path: Path) -> int:
         raise BenchError(f"vector file not found: {path}") from exc
 
 
+NPY_MAGIC, HDF5_MAGIC = b"\x93NUMPY", b"\x89HDF\r\n\x1a\n"
+
+
+def _fits(entry: VectorFormat, head: bytes, size: int) -> bool:
+    """Whether a file of `size` bytes starting with `head` could be laid out as `entry`."""
+    if entry.layout == "npy":
+        return head.startswith(NPY_MAGIC)
+    if entry.layout == "hdf5":
+        return head.startswith(HDF5_MAGIC)
+    if entry.dtype is None or len(head) < 8:
+        return False
+    first, second = (int.from_bytes(head[i : i + 4], "little", signed=True) for i in (0, 4))
+    if entry.layout == "vecs":  # `first` is the first row's dimension
+        return first > 0 and size % (4 + first * entry.dtype.itemsize) == 0
+    return first > 0 and second > 0 and size == 8 + first * second * entry.dtype.itemsize
+
+
+def _layouts_that_fit(path: Path, size: int, fmt: str) -> str:
+    """' the file's size fits the layout of X, Y' for the other formats it could be (cheap:
+    the first 8 bytes and the size), or '' when none fits."""
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    names = [e.name for e in FORMAT_TABLE if e.name != fmt and _fits(e, head, size)]
+    by_suffix = SUFFIXES.get(path.suffix.lower())
+    if by_suffix in names:  # the suffix's own format first
+        names = [f"{by_suffix} (its suffix {path.suffix})"] + [n for n in names if n != by_suffix]
+    return f" the file's size fits the layout of {', '.join(names)}" if names else ""
+
+
 def _open_vecs(path: Path, entry: VectorFormat, dataset: str) -> VectorSource:
     fmt, value_dtype = entry.name, entry.dtype
     size = _file_size(path)
@@ -224,15 +261,20 @@ def _open_vecs(path: Path, entry: VectorFormat, dataset: str) -> VectorSource:
     if dim <= 0:
         raise BenchError(
             f"{path}: the first row declares dimension {dim}, expected a positive dimension "
-            f"(is this really a {fmt} file?)"
+            f"(is this really a {fmt} file?{_layouts_that_fit(path, size, fmt)})"
         )
     record = 4 + dim * value_dtype.itemsize
     if size % record:
+        fits = _layouts_that_fit(path, size, fmt)
         raise BenchError(
             f"{path}: {size} bytes is not a whole number of {fmt} rows of {record} bytes "
             f"(int32 dimension {dim} + {dim} x {value_dtype.itemsize}-byte values): "
             f"found {size // record} whole rows and {size % record} bytes left over; "
-            "the file is truncated or not in this format"
+            + (
+                f"is the format wrong?{fits}; otherwise the file is truncated"
+                if fits
+                else "the file is truncated or not in this format"
+            )
         )
     rows = np.memmap(
         path,
@@ -255,7 +297,7 @@ def _read_bin_header(path: Path, fmt: str, size: int) -> tuple[int, int]:
     if n <= 0 or dim <= 0:
         raise BenchError(
             f"{path}: header declares {n} rows x {dim} dimensions, expected positive numbers "
-            f"(is this really a {fmt} file?)"
+            f"(is this really a {fmt} file?{_layouts_that_fit(path, size, fmt)})"
         )
     return n, dim
 
@@ -271,9 +313,15 @@ def _open_bin(path: Path, entry: VectorFormat, dataset: str) -> VectorSource:
             if size < expected
             else "there are bytes after the data, so the header's row count or dimension is wrong"
         )
+        fits = _layouts_that_fit(path, size, fmt)
         raise BenchError(
             f"{path}: header declares {n} rows x {dim} dimensions of {dtype.itemsize}-byte "
-            f"values, expected {expected} bytes, found {size}: {why}"
+            f"values, expected {expected} bytes, found {size}: the header does not match the "
+            + (
+                f"file size; is {fmt} the wrong format?{fits}; otherwise {why}"
+                if fits
+                else f"file size: {why}, or the file is not in {fmt} format"
+            )
         )
     data = np.memmap(path, dtype=dtype, mode="r", offset=8, shape=(n, dim))
     return VectorSource(path, fmt, data)

@@ -81,6 +81,18 @@ def _draw(
     return latent @ basis + noise, None
 
 
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """`vectors` scaled in place to unit length; a zero draw becomes the first unit vector.
+
+    A zero row has no direction, and the angular metric refuses it (`check_matrix`): rare,
+    but a one-dimensional uniform draw is exactly 0.0 once in 2**24 rows."""
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    zero = norms[:, 0] == 0
+    vectors[zero, 0], norms[zero] = 1.0, 1.0
+    vectors /= np.maximum(norms, 1e-12)
+    return vectors
+
+
 def _filler(spec: SyntheticSpec, stream: int) -> Callable[[np.ndarray], None]:
     model = _model(spec)
 
@@ -88,9 +100,7 @@ def _filler(spec: SyntheticSpec, stream: int) -> Callable[[np.ndarray], None]:
         for chunk, start in enumerate(range(0, len(out), CHUNK_ROWS)):
             rows = min(CHUNK_ROWS, len(out) - start)
             vectors, _ = _draw(spec, model, _rng(spec, stream, chunk), rows)
-            if spec.metric == "angular":
-                vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-            out[start : start + rows] = vectors
+            out[start : start + rows] = unit_rows(vectors) if spec.metric == "angular" else vectors
 
     return fill
 

@@ -1,4 +1,8 @@
-"""Exact ground truth cached by corpus fingerprint, with a record of how long it took."""
+"""Ground truth cached by corpus fingerprint, with a record of how long it took.
+
+Exact neighbours are keyed by the corpus fingerprint alone; neighbours adopted from a
+ground-truth file also by that file's fingerprint (`truth_key`), so the same vectors without
+the file never take the file's ids for exact ones."""
 
 from __future__ import annotations
 
@@ -14,11 +18,12 @@ import numpy as np
 from bench.corpora.corpus import Corpus
 from bench.groundtruth.exact import MAX_K, GroundTruth, exact_knn
 from bench.groundtruth.file_truth import adopt_file_ground_truth
-from bench.storage import atomic_path, cache_path, write_bytes_atomic
+from bench.storage import atomic_path, cache_path, fingerprint, write_bytes_atomic
 
 
-def groundtruth_paths(fingerprint: str, k: int) -> tuple[Path, Path, Path]:
-    stem = f"{fingerprint}-k{k}"
+def groundtruth_paths(key: str, k: int) -> tuple[Path, Path, Path]:
+    """The cached ids, distances and timing record for `key` (`truth_key`)."""
+    stem = f"{key}-k{k}"
     return (
         cache_path("groundtruth", f"{stem}-ids", ".npy"),
         cache_path("groundtruth", f"{stem}-dist", ".npy"),
@@ -33,7 +38,7 @@ def ground_truth(corpus: Corpus, k: int = MAX_K) -> GroundTruth:
     `file_truth` (their distances are recomputed here); otherwise the exact search runs.
     Beside the arrays, a small JSON records how long it took (the run's groundtruth.csv)."""
     k = min(max(k, 1), MAX_K, len(corpus.train))
-    ids_path, dist_path, _ = groundtruth_paths(corpus.fingerprint, k)
+    ids_path, dist_path, _ = groundtruth_paths(truth_key(corpus), k)
     if not (ids_path.exists() and dist_path.exists()):
         wall, cpu = time.perf_counter(), time.process_time()
         adopted = (
@@ -58,6 +63,15 @@ def ground_truth(corpus: Corpus, k: int = MAX_K) -> GroundTruth:
     return GroundTruth(ids=np.load(ids_path), distances=np.load(dist_path))
 
 
+def truth_key(corpus: Corpus) -> str:
+    """The cache key of the corpus' ground truth: the corpus fingerprint for exact
+    neighbours, with the ground-truth file's fingerprint when the corpus ships one."""
+    shipped = corpus.shipped_truth
+    if shipped is None:
+        return corpus.fingerprint
+    return fingerprint("file-truth", corpus.fingerprint, shipped.fingerprint)
+
+
 def corpus_identity(corpus: Corpus, k: int) -> dict[str, Any]:
     """What a ground-truth record says about the corpus it belongs to."""
     return {
@@ -72,7 +86,7 @@ def corpus_identity(corpus: Corpus, k: int) -> dict[str, Any]:
 
 def store_ground_truth(corpus: Corpus, truth: GroundTruth, info: dict[str, Any]) -> None:
     """Cache `truth` as the corpus' ground truth (used for a file's own, checked, neighbours)."""
-    ids_path, dist_path, info_path = groundtruth_paths(corpus.fingerprint, truth.k)
+    ids_path, dist_path, info_path = groundtruth_paths(truth_key(corpus), truth.k)
     for path, array in ((dist_path, truth.distances), (ids_path, truth.ids)):
         with atomic_path(path) as tmp, open(tmp, "wb") as handle:
             np.save(handle, array)
@@ -82,5 +96,5 @@ def store_ground_truth(corpus: Corpus, truth: GroundTruth, info: dict[str, Any])
 def ground_truth_info(corpus: Corpus, k: int = MAX_K) -> dict[str, Any]:
     """The timing record stored beside the cached ground truth ({} when none was stored)."""
     k = min(max(k, 1), MAX_K, len(corpus.train))
-    info_path = groundtruth_paths(corpus.fingerprint, k)[2]
+    info_path = groundtruth_paths(truth_key(corpus), k)[2]
     return json.loads(info_path.read_text()) if info_path.exists() else {}
