@@ -437,7 +437,8 @@ def compare(
     """Compare CURRENT against BASELINE (run dirs or results files).
 
     Exit 0: pass; 1: a regression (recall, QPS beyond the noise, build time, failed or missing
-    rows, invalid QPS); 3: no regression but some QPS rows too noisy to judge; 2: bad input."""
+    rows, invalid QPS); 3: no regression but some QPS rows too noisy to judge; 2: bad input, or
+    nothing to judge (no ok row in the baseline; no row matched and no job newly failed)."""
     from bench.report.compare import Thresholds, compare_runs, render_markdown
 
     thresholds = Thresholds(

@@ -15,6 +15,7 @@ import io
 import json
 import math
 import os
+import shlex
 import tempfile
 import time
 from collections.abc import Iterable
@@ -118,9 +119,10 @@ def restore_command(spill: Path, results: Path) -> str:
     """The shell command that adds a spill file's rows to `results` once the cause is fixed:
     a copy (header included) when there is no results file yet, else the rows without their
     header appended to it."""
+    source, target = shlex.quote(str(spill)), shlex.quote(str(results))
     if results.exists() and results.stat().st_size:
-        return f"tail -n +2 {spill} >> {results}"
-    return f"cp {spill} {results}"
+        return f"tail -n +2 {source} >> {target}"
+    return f"cp {source} {target}"
 
 
 def check_complete(path: Path, text: str) -> None:
