@@ -191,6 +191,7 @@ def _plot(source: Path) -> None:
     """Plot the results of a run directory, or of a results file into its folder."""
     from bench.report.pareto import plot_pareto
     from bench.report.scaling import plot_scaling
+    from bench.report.statuses import require_rows, status_counts
     from bench.results.store import read_results
 
     if not source.is_dir() and source.suffix not in (".csv", ".parquet"):
@@ -198,6 +199,14 @@ def _plot(source: Path) -> None:
             f"{source}: expected a run directory or its results file (.csv or .parquet)"
         )
     frame = read_results(source)
+    require_rows(frame, source, "plot")
+    if not (frame["status"] == "ok").any():  # a report still lists the failures: no error
+        console.print(
+            f"no plots: {source} has no row with status ok ({status_counts(frame)}); "
+            f"`bench report {source}` lists their errors",
+            soft_wrap=True,
+        )
+        return
     run_dir = source if source.is_dir() else source.parent
     written = [
         p for mode in ("single", "batch") for p in plot_pareto(frame, run_dir / "plots", mode)
@@ -428,7 +437,8 @@ def compare(
     """Compare CURRENT against BASELINE (run dirs or results files).
 
     Exit 0: pass; 1: a regression (recall, QPS beyond the noise, build time, failed or missing
-    rows, invalid QPS); 3: no regression but some QPS rows too noisy to judge; 2: bad input."""
+    rows, invalid QPS); 3: no regression but some QPS rows too noisy to judge; 2: bad input, or
+    nothing to judge (no ok row in the baseline; no row matched and no job newly failed)."""
     from bench.report.compare import Thresholds, compare_runs, render_markdown
 
     thresholds = Thresholds(

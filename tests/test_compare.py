@@ -9,6 +9,7 @@ that fails to build. The gate must pass the rerun and fail the others, naming th
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +20,7 @@ import yaml
 
 from bench.errors import BenchError
 from bench.report.compare import Thresholds, valid_qps
-from bench.results.store import write_parquet
+from bench.results.store import drop_jobs, read_results, write_parquet
 from bench.runner.run import run_suite
 from bench.runner.suite import Suite
 from tests.conftest import tiny_suite
@@ -364,3 +365,55 @@ def test_threshold_arguments_are_validated(
 def test_thresholds_reject_out_of_range_values() -> None:
     with pytest.raises(BenchError, match="--min-build-seconds"):
         Thresholds(min_build_s=-1)
+
+
+def header_only(run_dir: Path, target: Path) -> Path:
+    """A copy of a run whose every job was dropped by the store: its header and no rows."""
+    shutil.copytree(run_dir, target)
+    drop_jobs(target, set(read_results(target)["job_id"]))
+    assert (target / "results.csv").read_text().count("\n") == 1
+    return target
+
+
+def one_line(result: subprocess.CompletedProcess[str]) -> str:
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.stdout.count("\n") == 1, result.stdout
+    return result.stdout.strip()
+
+
+def test_a_run_without_rows_on_either_side_is_nothing_to_judge(
+    runs: dict[str, Path], tmp_path: Path
+) -> None:
+    empty = header_only(runs["baseline"], tmp_path / "empty")
+    as_baseline = bench("compare", empty, runs["rerun"])
+    assert as_baseline.returncode == 2
+    assert f"nothing to judge: the baseline {empty} has no row with status ok (no rows)" in (
+        one_line(as_baseline)
+    )
+    as_current = bench("compare", runs["baseline"], empty)
+    assert as_current.returncode == 2
+    assert f"nothing to judge: no row of the current {empty} (no rows) matches" in (
+        one_line(as_current)
+    )
+
+
+def test_a_baseline_without_ok_rows_is_nothing_to_judge(
+    runs: dict[str, Path], tmp_path: Path
+) -> None:
+    failed = rewrite(runs["broken"], tmp_path / "failed", lambda f: f[f["status"] != "ok"])
+    for current in (failed, runs["rerun"]):
+        result = bench("compare", failed, current)
+        assert result.returncode == 2, result.stdout
+        assert "**PASS**" not in result.stdout
+        assert "has no row with status ok (1 row: 1 failed)" in one_line(result)
+
+
+def test_runs_without_a_common_row_are_nothing_to_judge(
+    runs: dict[str, Path], tmp_path: Path
+) -> None:
+    hnsw = rewrite(runs["baseline"], tmp_path / "hnsw", lambda f: f[f["algorithm"] == "hnswlib"])
+    annoy = rewrite(runs["rerun"], tmp_path / "annoy", lambda f: f[f["algorithm"] == "annoy"])
+    result = bench("compare", hnsw, annoy)
+    assert result.returncode == 2, result.stdout
+    message = one_line(result)
+    assert f"no row of the current {annoy} (" in message and f"the baseline {hnsw} by" in message

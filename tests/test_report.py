@@ -4,6 +4,7 @@ test_report_browser.py)."""
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import os
@@ -22,10 +23,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from bench.errors import BenchError
 from bench.report.figures import LINEAR_BUTTON, SPREAD_BUTTON, spread_recall
 from bench.report.points import operating_points, panels, pareto_front, spread_text
+from bench.report.rescore import rescore_frame
 from bench.report.summary import qps_at_recall
-from bench.results.store import read_results, write_parquet
+from bench.results.store import append_rows, drop_jobs, read_results, write_parquet
 from bench.runner.run import run_suite
 from bench.runner.suite import Suite
 from tests.conftest import TINY_DATASETS, point_at_tiny_setup
@@ -299,3 +302,44 @@ def test_a_report_section_is_one_file(tmp_path, monkeypatch) -> None:
     found = sections.run_sections(pd.DataFrame(), run_dir)
     assert [s.title for s in found] == ["Latency budget"] and isinstance(found[0], Section)
     assert found[0].table.iloc[0]["p99_ms"] == 0.4
+
+
+def _rows_of(run_dir: Path, keep) -> list[dict[str, str]]:
+    """The run's rows as the file holds them (text cells), those `keep` accepts."""
+    with open(run_dir / "results.csv", newline="") as handle:
+        return [row for row in csv.DictReader(handle) if keep(row)]
+
+
+def test_a_run_without_rows_is_refused_by_report_and_plot(run_dir: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    shutil.copytree(run_dir, empty, ignore=shutil.ignore_patterns("report.*", "plots"))
+    drop_jobs(empty, set(read_results(empty)["job_id"]))  # what --retry-failed leaves, stopped
+    for command in ("report", "plot"):
+        result = bench(command, empty)
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert "Traceback" not in result.stderr and result.stdout.count("\n") == 1
+        assert f"{empty}: the run has no rows (its results file holds only the header), " in (
+            result.stdout
+        )
+        assert f"nothing to {command}: run its suite into this run directory" in result.stdout
+    assert not (empty / "report.md").exists() and not (empty / "plots").exists()
+
+
+def test_plot_of_a_run_whose_every_job_failed_says_so(run_dir: Path, tmp_path: Path) -> None:
+    failed = tmp_path / "failed"
+    append_rows(failed, _rows_of(run_dir, lambda row: row["status"] != "ok"))
+    plotted = bench("plot", failed)
+    assert plotted.returncode == 0, plotted.stdout + plotted.stderr
+    assert plotted.stdout.strip() == (
+        f"no plots: {failed} has no row with status ok (2 rows: 2 failed); "
+        f"`bench report {failed}` lists their errors"
+    )
+    reported = bench("report", failed)  # the report lists the failures, as the message says
+    assert reported.returncode == 0, reported.stdout + reported.stderr
+    assert "2 rows without status ok." in (failed / "report.md").read_text()
+
+
+@pytest.mark.parametrize("epsilon", [-1.0, math.nan, math.inf])
+def test_rescore_refuses_a_negative_or_non_finite_epsilon(run_dir: Path, epsilon: float) -> None:
+    with pytest.raises(BenchError, match=f"--epsilon {epsilon}: expected a finite number >= 0"):
+        rescore_frame(run_dir, epsilon=epsilon)

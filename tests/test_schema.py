@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import csv
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
+from re import escape as re_escape
 
+import pandas as pd
 import pytest
 
 from bench import paths
 from bench.errors import BenchError
 from bench.results.schema import COLUMN_NAMES, markdown_table
-from bench.results.store import append_rows, read_results
+from bench.results.store import (
+    append_rows,
+    read_results,
+    restore_command,
+    spill_rows,
+    write_parquet,
+)
 from bench.runner.run import run_suite
 from bench.runner.suite import Suite
 
@@ -172,3 +185,98 @@ def test_write_rejects_a_row_missing_required_values(run_dir: Path) -> None:
 def test_readme_documents_every_column() -> None:
     readme = (paths.PROJECT_ROOT / "README.md").read_text()
     assert markdown_table() in readme, "README column table is stale: paste `bench schema`"
+
+
+def _suite() -> Suite:
+    return Suite(
+        name="s",
+        datasets=("tiny-euclidean",),
+        algorithms=("test-exact",),
+        grid="test",
+        repetitions=1,
+        warmup=0,
+    )
+
+
+def _text_rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_a_repeated_row_is_refused_naming_the_key_and_its_lines(run_dir: Path) -> None:
+    path = run_dir / "results.csv"
+    write_parquet(run_dir)  # the same rows, before the repeat
+    first_row = path.read_text().splitlines()[1]
+    with open(path, "a") as handle:
+        handle.write(first_row + "\n")  # appended twice, as by hand or a job run twice
+    row = read_results(run_dir / "results.parquet").iloc[0]
+    key = (
+        f"job_id {row['job_id']}, query_params {row['query_params']}, "
+        f"mode {row['mode']}, repetition 0"
+    )
+    message = f"results.csv: lines 2, 4 are the same row ({key}): expected each repetition"
+    with pytest.raises(BenchError, match=re_escape(message)):
+        read_results(run_dir)
+    with pytest.raises(BenchError, match=re_escape(message)):  # a resumed run: before anything
+        run_suite(_suite(), run_dir, show_progress=False)
+    frame = read_results(run_dir / "results.parquet")
+    pd.concat([frame, frame.iloc[[0]]]).to_parquet(run_dir / "repeated.parquet", index=False)
+    message = f"repeated.parquet: rows 0, 2 are the same row ({key})"
+    with pytest.raises(BenchError, match=re_escape(message)):
+        read_results(run_dir / "repeated.parquet")
+
+
+@pytest.mark.parametrize("command", ["compare", "report", "plot", "rescore"])
+def test_every_command_refuses_repeated_rows(run_dir: Path, command: str) -> None:
+    path = run_dir / "results.csv"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([*lines, lines[2], lines[1]]) + "\n")
+    runs = [run_dir, run_dir] if command == "compare" else [run_dir]
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", command, *map(str, runs)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "COLUMNS": "1000"},
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    error = result.stdout.strip()
+    assert error.count("\n") == 0 and f"{path}: lines 2, 5 are the same row (job_id" in error
+    assert "1 other row is repeated too" in error
+
+
+def test_a_results_file_that_is_not_utf8_names_the_byte(run_dir: Path) -> None:
+    path = run_dir / "results.csv"
+    data = path.read_bytes()
+    offset = data.index(b"\n", data.index(b"\n") + 1) + 5  # inside line 3
+    path.write_bytes(data[:offset] + b"\xff\xfe" + data[offset + 2 :])
+    message = f"results.csv is not UTF-8 text: byte 0xff at offset {offset} (line 3)"
+    with pytest.raises(BenchError, match=re_escape(message)):
+        read_results(run_dir)
+    with pytest.raises(BenchError, match=re_escape(message)):
+        run_suite(_suite(), run_dir, show_progress=False)
+
+
+def test_unsaved_rows_come_with_a_command_that_adds_them(
+    run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where spill files go
+    rows = _text_rows(run_dir / "results.csv")
+    fresh = tmp_path / "fresh run"  # a space: the command quotes its paths
+    fresh.mkdir()
+    target = fresh / "results.csv"
+    spill = spill_rows(fresh, rows)
+    command = restore_command(spill, target)
+    # no results yet: the header must come too
+    assert command == f"cp {shlex.quote(str(spill))} {shlex.quote(str(target))}"
+    subprocess.run(command, shell=True, check=True)
+    assert read_results(target)["job_id"].tolist() == [row["job_id"] for row in rows]
+    started = tmp_path / "started"
+    started.mkdir()
+    append_rows(started, rows[:1])
+    spill = spill_rows(started, rows[1:])
+    command = restore_command(spill, started / "results.csv")
+    assert command == f"tail -n +2 {spill} >> {started / 'results.csv'}"  # no space to quote
+    subprocess.run(command, shell=True, check=True)
+    assert len(read_results(started)) == len(rows)

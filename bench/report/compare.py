@@ -41,6 +41,7 @@ from scipy import stats
 from bench.errors import BenchError
 from bench.metrics.spread import judge, log_half_width
 from bench.report import markdown
+from bench.report.statuses import status_counts
 from bench.results.store import read_results
 
 IDENTITY = [
@@ -209,13 +210,26 @@ def compare_runs(
     normalized: bool = False,
 ) -> Comparison:
     base_frame, cur_frame = read_results(baseline_path), read_results(current_path)
+    if not (base_frame["status"] == "ok").any():
+        raise BenchError(
+            f"nothing to judge: the baseline {baseline_path} has no row with status ok "
+            f"({status_counts(base_frame)}); expected a baseline run whose jobs finished"
+        )
     base, cur = observations(base_frame), observations(cur_frame)
     if normalized:
         base = normalize(base, base_frame, "baseline")
         cur = normalize(cur, cur_frame, "current")
     matched = base.merge(cur, on=IDENTITY, how="inner", suffixes=("_base", "_cur"))
-    rows, drift, build_drift = _judge(matched, thresholds)
     failed = _newly_failed_jobs(base_frame, cur_frame)
+    if matched.empty and failed.empty:
+        # nothing compared and no job broken: every baseline row would be "missing", which
+        # says the runs do not go together, not that the current code regressed
+        raise BenchError(
+            f"nothing to judge: no row of the current {current_path} ({status_counts(cur_frame)}) "
+            f"matches a row of the baseline {baseline_path} by {', '.join(IDENTITY)}; "
+            "expected a run of the baseline's suite on the same corpora"
+        )
+    rows, drift, build_drift = _judge(matched, thresholds)
     missing = _missing(base, cur, failed)
     new = cur.merge(base[IDENTITY], on=IDENTITY, how="left", indicator=True)
     new = new[new["_merge"] == "left_only"]
@@ -454,11 +468,16 @@ def _build_findings(rows: pd.DataFrame, verdict: str) -> pd.DataFrame:
 
 
 def _job_status(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per job: ok when none of its rows failed; the first error otherwise."""
-    grouped = frame.groupby(JOB, as_index=False, sort=True)
+    """Per job: ok when none of its rows failed; the first error otherwise.
+
+    `ok` is a plain bool column before grouping: aggregated by a function, it would keep the
+    status column's string dtype when there are no rows, and `&` then fails on it."""
+    grouped = frame.assign(ok=(frame["status"] == "ok").to_numpy(bool)).groupby(
+        JOB, as_index=False, sort=True
+    )
     return grouped.agg(
         corpus=("corpus", "first"),
-        ok=("status", lambda s: bool((s == "ok").all())),
+        ok=("ok", "all"),
         status=("status", lambda s: next((x for x in s if x != "ok"), "ok")),
         error=("error", lambda s: next((x for x in s if x), "")),
     )

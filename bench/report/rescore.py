@@ -9,6 +9,7 @@ scores, written beside the results as `rescored-k<K>-eps<E>.csv`.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,11 @@ def rescore_frame(
     run_dir: Path, k: int | None = None, epsilon: float = TIE_EPSILON
 ) -> pd.DataFrame:
     """The run's ok rows with `recall` (and label scores) recomputed from their answers."""
+    if not (math.isfinite(epsilon) and epsilon >= 0):
+        raise BenchError(
+            f"--epsilon {epsilon}: expected a finite number >= 0 (the tie slack: distances "
+            "within it of the k-th count as ties)"
+        )
     frame = read_results(run_dir)
     rows = frame[(frame["status"] == "ok") & (frame["answers"].fillna("") != "")].copy()
     if rows.empty:

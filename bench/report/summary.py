@@ -23,6 +23,7 @@ from bench.report.document import Report, Section
 from bench.report.pareto import plot_pareto
 from bench.report.points import Panel, operating_points, panels, pareto_front
 from bench.report.sections import run_sections, section_tables
+from bench.report.statuses import require_rows
 from bench.results.identity import CORPUS
 from bench.results.rundir import RUNS_LOG
 from bench.results.store import RESULTS_FILE, read_results
@@ -247,6 +248,7 @@ def build_report(source: Path, extra: Sequence[Section] = ()) -> Report:
 
     Draws the Pareto plots into RUN_DIR/plots/ as `bench plot` does."""
     frame = read_results(source)
+    require_rows(frame, source, "report")
     run_dir = source if source.is_dir() else source.parent
     modes = [m for m in ("single", "batch") if ((frame["mode"] == m) & _ok(frame)).any()]
     pngs = {

@@ -1,4 +1,4 @@
-"""What makes two results rows comparable: the one definition of a setting, a curve and a point.
+"""What makes two results rows comparable: the one definition of a setting, curve, point, row.
 
 Everything that groups rows (Pareto fronts, QPS at a recall target, plots, scaling) uses these
 keys, so rows measured under different conditions (k=10 and k=100, two versions of a corpus,
@@ -31,6 +31,9 @@ CURVE = [
 ]
 # One operating point of a curve: its parameters (repetitions of it are pooled).
 POINT = [*CURVE, "build_params", "query_params"]
+# One row of a run: a job's repetition of one point in one mode (a job's status row has
+# empty query parameters, mode and repetition). A run holds each at most once.
+ROW = ["job_id", "query_params", "mode", "repetition"]
 
 _SHORT = {
     "corpus_fingerprint": "fingerprint",

@@ -15,6 +15,7 @@ import io
 import json
 import math
 import os
+import shlex
 import tempfile
 import time
 from collections.abc import Iterable
@@ -25,6 +26,7 @@ import pandas as pd
 
 from bench import paths
 from bench.errors import BenchError
+from bench.results.identity import ROW
 from bench.results.rundir import RESULTS_CSV as RESULTS_FILE
 from bench.results.rundir import RESULTS_PARQUET as PARQUET_FILE
 from bench.results.schema import COLUMN_NAMES, COLUMNS, validate_row
@@ -59,16 +61,32 @@ def _lock_path(path: Path) -> Path:
     return path.with_name(path.name + ".lock")
 
 
+def _read_text(path: Path) -> str:
+    """The file's text, or BenchError naming the first byte that is not UTF-8."""
+    data = path.read_bytes()
+    try:
+        return data.decode()
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise BenchError(
+            f"{path} is not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start} "
+            f"(line {line}) cannot be decoded; expected a results CSV as written by `bench run`"
+        ) from exc
+
+
 def _appendable_text(path: Path) -> str:
     """The file's text, or BenchError when its last line has no newline (a row cut short)."""
-    text = path.read_text() if path.exists() else ""
+    text = _read_text(path) if path.exists() else ""
     check_complete(path, text)
     return text
 
 
 def check_appendable(run_dir: Path) -> None:
-    """Refuse, before anything is measured, a results file that cannot be appended to."""
-    _appendable_text(run_dir / RESULTS_FILE)
+    """Refuse, before anything is prepared or measured, a results file that cannot be appended
+    to or read back (resume reads it to skip finished jobs)."""
+    path = run_dir / RESULTS_FILE
+    if path.exists():
+        read_results(path)
 
 
 def append_rows(run_dir: Path, rows: list[dict[str, Any]]) -> None:
@@ -95,6 +113,16 @@ def spill_rows(run_dir: Path, rows: list[dict[str, Any]]) -> Path:
         except OSError as exc:
             errors.append(f"{exc.filename or ''}: {exc.strerror or exc}")
     raise BenchError(f"could not keep {len(rows)} unsaved rows anywhere ({'; '.join(errors)})")
+
+
+def restore_command(spill: Path, results: Path) -> str:
+    """The shell command that adds a spill file's rows to `results` once the cause is fixed:
+    a copy (header included) when there is no results file yet, else the rows without their
+    header appended to it."""
+    source, target = shlex.quote(str(spill)), shlex.quote(str(results))
+    if results.exists() and results.stat().st_size:
+        return f"tail -n +2 {source} >> {target}"
+    return f"cp {source} {target}"
 
 
 def check_complete(path: Path, text: str) -> None:
@@ -131,7 +159,7 @@ def read_results(path: Path | str) -> pd.DataFrame:
         path = path / RESULTS_FILE
     if not path.exists():
         raise BenchError(f"no results file at {path}: expected a CSV written by `bench run`")
-    text = path.read_text()
+    text = _read_text(path)
     check_complete(path, text)
     reader = csv.DictReader(io.StringIO(text, newline=""))
     if tuple(reader.fieldnames or ()) != COLUMN_NAMES:
@@ -141,6 +169,7 @@ def read_results(path: Path | str) -> pd.DataFrame:
             f"got {reader.fieldnames}"
         )
     line = reader.line_num + 1  # the physical line a row starts on (error texts span lines)
+    places: dict[tuple[str, ...], list[int]] = {}
     try:
         for row in reader:
             if None in row or None in row.values():
@@ -148,14 +177,41 @@ def read_results(path: Path | str) -> pd.DataFrame:
                     f"{path} line {line}: wrong number of fields, expected {len(COLUMN_NAMES)}"
                 )
             validate_row(row, f"{path} line {line}")
+            places.setdefault(row_key(row), []).append(line)
             line = reader.line_num + 1
     except csv.Error as exc:
         raise BenchError(f"{path} line {line}: not a valid CSV row ({exc})") from exc
+    check_unique(path, places, "lines")
     return pd.read_csv(
         io.StringIO(text),
         dtype=_dtypes(),
         keep_default_na=False,
         na_values={c.name: [""] for c in COLUMNS if c.kind in ("int", "float")},
+    )
+
+
+def row_key(row: dict[str, str]) -> tuple[str, ...]:
+    """A validated row's identity (identity.ROW) as text, its query parameters canonical JSON."""
+    return tuple(
+        json.dumps(json.loads(row[name]), sort_keys=True) if name == "query_params" else row[name]
+        for name in ROW
+    )
+
+
+def check_unique(path: Path, places: dict[tuple[str, ...], list[int]], unit: str) -> None:
+    """Raise BenchError when a row identity occurs more than once (`places`: where each
+    occurs). A repeated row (appended twice, a job run twice) would count twice in every
+    median and front, and resume would take the job for done."""
+    repeated = [(key, where) for key, where in places.items() if len(where) > 1]
+    if not repeated:
+        return
+    key, where = repeated[0]
+    named = ", ".join(f"{name} {value or '(empty)'}" for name, value in zip(ROW, key, strict=True))
+    others = len(repeated) - 1
+    more = f"; {others} other row{'s are' if others > 1 else ' is'} repeated too" if others else ""
+    raise BenchError(
+        f"{path}: {unit} {', '.join(map(str, where))} are the same row ({named}){more}: "
+        "expected each repetition of a point once; delete the repeated rows (keep one)"
     )
 
 
@@ -220,7 +276,10 @@ def read_parquet(path: Path) -> pd.DataFrame:
             f"columns {', '.join(COLUMN_NAMES[:4])}, ..., got {list(frame.columns)}"
         )
     cells = frame.astype(object).where(frame.notna(), "")
+    places: dict[tuple[str, ...], list[int]] = {}
     for number, record in enumerate(cells.itertuples(index=False)):
         row = {name: _cell(value) for name, value in zip(COLUMN_NAMES, record, strict=True)}
         validate_row(row, f"{path} row {number}")
+        places.setdefault(row_key(row), []).append(number)
+    check_unique(path, places, "rows")
     return frame.astype(_dtypes())

@@ -24,6 +24,7 @@ from bench.results.store import (
     drop_jobs,
     finished_job_ids,
     read_results,
+    restore_command,
     spill_rows,
     validate_rows,
 )
@@ -179,6 +180,6 @@ def _save(
         results = run_dir / RESULTS_CSV
         raise BenchError(
             f"cannot write the {len(rows)} rows of {what} to {run_dir} ({reason}); they are "
-            f"kept in {spill}: once fixed, add them with `tail -n +2 {spill} >> {results}`, "
+            f"kept in {spill}: once fixed, add them with `{restore_command(spill, results)}`, "
             f"then run again to finish the other jobs"
         ) from exc
