@@ -112,8 +112,9 @@ def run(
       bench run --dataset random-xs-20-euclidean --algorithms hnswlib,annoy
       bench run --dataset glove-25-angular --algorithms hnswlib --set hnswlib.M=16,32
       bench run --dataset data/sift_base.fvecs --algorithms faiss-ivf --grid standard
-      bench run --suite my-suite.yaml    # with inline grids, e.g.
-                                         # grids: {hnswlib: {build: {M: [32]}, query: {ef: [50]}}}
+      bench run --suite my-suite.yaml    # with inline grids, e.g. grids: {hnswlib:
+                                         #   {build: {M: [32], ef_construction: [200]},
+                                         #    query: {ef: [50]}}}
     """
     from dataclasses import replace
 
