@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.table import Table
 
 from bench import paths
@@ -111,16 +112,17 @@ def run(
       bench run --dataset random-xs-20-euclidean --algorithms hnswlib,annoy
       bench run --dataset glove-25-angular --algorithms hnswlib --set hnswlib.M=16,32
       bench run --dataset data/sift_base.fvecs --algorithms faiss-ivf --grid standard
-      bench run --suite my-suite.yaml    # with inline grids, e.g.
-                                         # grids: {hnswlib: {build: {M: [32]}, query: {ef: [50]}}}
+      bench run --suite my-suite.yaml    # with inline grids, e.g. grids: {hnswlib:
+                                         #   {build: {M: [32], ef_construction: [200]},
+                                         #    query: {ef: [50]}}}
     """
     from dataclasses import replace
 
     from bench.results.runlock import run_lock
-    from bench.runner.adhoc import adhoc_suite, apply_sets
+    from bench.runner.adhoc import adhoc_suite, algorithm_names, apply_sets
     from bench.runner.executors import LocalExecutor
     from bench.runner.run import run_suite
-    from bench.runner.suite import load_suite
+    from bench.runner.suite import check_name, load_suite
 
     if suite_name and Path(suite_name).is_dir():
         raise BenchError(
@@ -136,7 +138,12 @@ def run(
     else:
         chosen = LocalExecutor()
 
-    chosen_algorithms = tuple(a.strip() for a in algorithms.split(",")) if algorithms else None
+    if run_name is not None:
+        try:
+            check_name(run_name)
+        except ValueError as exc:
+            raise BenchError(f"--run {run_name!r}: {exc}") from None
+    chosen_algorithms = algorithm_names(algorithms) if algorithms is not None else None
     if dataset and suite_name:
         raise BenchError("--dataset runs without a suite: expected --dataset or --suite, not both")
     if dataset:
@@ -251,8 +258,14 @@ def datasets() -> None:
     from bench.corpora.registry import dataset_names, dataset_spec
 
     table = Table("dataset", "kind", "description")
-    for name in dataset_names():
-        spec = dataset_spec(name)
+    invalid = []
+    for name in dataset_names():  # one bad file is listed as such, not the end of the listing
+        try:
+            spec = dataset_spec(name)
+        except BenchError as exc:
+            invalid.append(name)
+            table.add_row(name, "[red]invalid[/red]", f"[red]{escape(str(exc))}[/red]")
+            continue
         table.add_row(name, str(spec.get("kind")), str(spec.get("description", "")))
     console.print(table)
     named = Table("named dataset", "family", "metric", "dim", "train", "test", "size", "status")
@@ -269,6 +282,11 @@ def datasets() -> None:
             state.text + (f" ({_size(state.bytes_on_disk)})" if state.bytes_on_disk else ""),
         )
     console.print(named)
+    if invalid:
+        raise BenchError(
+            f"{len(invalid)} dataset file(s) in {paths.datasets_dir()} are invalid: "
+            f"{', '.join(invalid)} (the table says why): expected valid dataset YAML files"
+        )
 
 
 def _size(count: int) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 import math
 import re
 import typing
@@ -29,16 +30,60 @@ from pydantic import ConfigDict, PlainValidator, TypeAdapter, ValidationError
 from bench.errors import BenchError
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+class DuplicateKeyError(yaml.MarkedYAMLError):
+    """A mapping that gives one key twice (YAML itself would keep the last silently)."""
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing duplicate keys: `k: 10` then `k: 20` is a mistake in a
+    configuration file, not an override. Keys brought in by a merge (`<<: *base`) may be
+    overridden, as YAML intends."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                repeated = key in first
+            except TypeError:  # an unhashable key: the base constructor says so
+                continue
+            if repeated:
+                raise DuplicateKeyError(
+                    problem=f"duplicate key {key!r} (first given at line {first[key] + 1})",
+                    problem_mark=key_node.start_mark,
+                )
+            first[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep)
+
+
+def parse_yaml(text: str) -> Any:
+    """Parse YAML text: the one parser of every file and value the tool reads."""
+    return yaml.load(text, Loader=_Loader)
 
 
 def read_yaml(path: Path, what: str) -> dict[str, Any]:
     """Parse a YAML mapping, with an error that names the file and what was expected."""
     try:
-        data = yaml.safe_load(path.read_text())
+        raw = path.read_bytes()
     except FileNotFoundError as exc:
         raise BenchError(f"{what} file not found: {path}") from exc
     except IsADirectoryError as exc:
         raise BenchError(f"{what} file {path} is a folder: expected a YAML file") from exc
+    except OSError as exc:
+        raise BenchError(f"{what} file {path} cannot be read: {exc.strerror}") from exc
+    try:
+        data = parse_yaml(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise BenchError(
+            f"{what} file {path} is not UTF-8 text: byte 0x{raw[exc.start]:02x} at offset "
+            f"{exc.start} (line {line}): expected a UTF-8 YAML file"
+        ) from exc
     except yaml.YAMLError as exc:
         raise BenchError(f"{what} file {path} is not valid YAML: {_yaml_problem(exc)}") from exc
     if not isinstance(data, dict):
@@ -52,6 +97,17 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
     return f"{where}{problem}"
+
+
+def drop_repeats(values: Iterable[T], what: str) -> list[T]:
+    """Listing an entry twice means it once (running it twice would duplicate rows under one
+    identity): keep the first, say so."""
+    values = list(values)
+    unique = list(dict.fromkeys(values))
+    if len(unique) != len(values):
+        repeated = [v for v in unique if values.count(v) > 1]
+        log.warning("%s: %s listed more than once, kept once", what, repeated)
+    return unique
 
 
 # --- strict field types: each validator raises ValueError("expected ...") -----------------
@@ -254,6 +310,8 @@ def _problem(error: Any, cls: Any) -> str:
         message = f"expected at least {error['ctx']['min_length']} item(s)"
     else:
         message = re.sub(r"^Input should be", "expected", error["msg"])
+    if loc[-1:] == ("[key]",):  # a mapping's key is wrong: name it, not its value again
+        return f"key {key_path(loc[:-1])!r}: {message}"
     return bad_value(loc, value, message)
 
 

@@ -28,7 +28,8 @@ def test_unknown_backend(bench_env: Path) -> None:
     )
     assert result.returncode == 2
     message = " ".join(result.stdout.split())
-    assert "unknown backend 'nosuchlib': expected one of" in message and "hnswlib" in message
+    assert "--algorithms 'nosuchlib': unknown algorithm 'nosuchlib': expected" in message
+    assert "hnswlib" in message
 
 
 def test_malformed_yaml(bench_env: Path) -> None:

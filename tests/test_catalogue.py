@@ -97,9 +97,12 @@ def test_set_and_inline_grids_override_the_named_grid(bench_env: Path) -> None:
     builds, queries = grids_for(suite, get_algorithm("hnswlib"))
     assert [b["M"] for b in builds] == [8, 32]
     assert [q["ef"] for q in queries] == [10, 20, 40, 80, 160, 320]  # the quick grid's
-    inline = {"hnswlib": {"build": {"M": [12]}, "query": {"ef": [7]}}}
+    inline = {"hnswlib": {"build": {"M": [12], "ef_construction": [40]}, "query": {"ef": [7]}}}
     suite = suite_from_dict("s", {"datasets": ["tiny-euclidean"], "grids": inline})
-    assert grids_for(suite, get_algorithm("hnswlib")) == ([{"M": 12}], [{"ef": 7}])
+    assert grids_for(suite, get_algorithm("hnswlib")) == (
+        [{"M": 12, "ef_construction": 40}],
+        [{"ef": 7}],
+    )
     with pytest.raises(BenchError, match=r"no parameter 'Q'.*expected one of M, ef"):
         apply_sets(suite, ("hnswlib.Q=1",))
     with pytest.raises(BenchError, match=r"ALGORITHM.PARAM=V1,V2"):

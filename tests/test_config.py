@@ -49,7 +49,8 @@ def suite_error(**settings) -> str:
         ({"timeout_s": 0}, "timeout_s=0: expected a number > 0"),
         ({"timeout_s": "600"}, "timeout_s='600': expected a number > 0"),
         ({"memory_limit_gb": -1}, "memory_limit_gb=-1: expected a number > 0"),
-        ({"batch_threads": 0}, "batch_threads=0: expected a positive integer"),
+        ({"batch_threads": 0}, "batch_threads=0: expected an integer from 1 to 4096"),
+        ({"batch_threads": 10**8}, "batch_threads=100000000: expected an integer from 1 to 4096"),
     ],
 )
 def test_suite_types_and_ranges(settings: dict, expected: str) -> None:
@@ -89,7 +90,8 @@ def test_direct_construction_and_replace_are_checked() -> None:
     assert suite.timeout_s == 60 and suite.modes == ("single", "batch")
     with pytest.raises(BenchError, match="Suite: k=0: expected an integer from 1 to 100"):
         dataclasses.replace(suite, k=0)
-    assert dataclasses.replace(suite, algorithms=("a", "a")).algorithms == ("a",)
+    twice = dataclasses.replace(suite, algorithms=("hnswlib", "hnswlib"))
+    assert twice.algorithms == ("hnswlib",)
 
 
 TEST_GRID = {"datasets": ["tiny-euclidean"], "grid": "test"}  # tests/backends/testing.yaml
@@ -119,7 +121,7 @@ def test_exclude_of_an_algorithm_not_in_the_list_warns(caplog: pytest.LogCapture
 @pytest.mark.usefixtures("bench_env")
 def test_exclude_refuses_an_unknown_name_and_an_empty_plan() -> None:
     message = suite_error(exclude=["test-exact", "nosuchlib"])
-    assert "exclude[1]='nosuchlib': unknown algorithm: expected one of" in message
+    assert "exclude[1]='nosuchlib': unknown algorithm 'nosuchlib': expected one of" in message
     assert "test-exact" in message
     with pytest.raises(BenchError, match="exclude leaves no algorithm to run") as info:
         selected({"algorithms": ["test-exact"], "exclude": ["test-exact"]})
@@ -346,21 +348,22 @@ def test_invalid_yaml_is_one_line(tmp_path: Path) -> None:
     )
 
 
-def test_inline_suite_grids_are_checked_like_backend_grids() -> None:
+def test_inline_suite_grids_are_checked_like_backend_grids_when_read() -> None:
     message = suite_error(grids={"hnswlib": "M=16"})
     assert "grids.hnswlib[0]='M=16': expected a mapping" in message
+    grid = {"build": {"M": [8], "ef_construction": [40]}, "query": {"ef": [10]}}
     suite = suite_from_dict(
-        "s", {"datasets": ["x"], "algorithms": ["hnswlib"], "grids": {"hnswlib": {}}}
+        "s", {"datasets": ["x"], "algorithms": ["hnswlib"], "grids": {"hnswlib": grid}}
     )
     assert select_algorithms(suite)[0].name == "hnswlib"
-    for grid, expected in [
-        ({"build": {"M": [8.7]}}, "suite 's': grids.hnswlib.build.M[0]=8.7: expected an integer"),
+    for wrong, expected in [
+        ({"build": {"M": [8.7]}}, "grids.hnswlib.build.M[0]=8.7: expected an integer"),
         ({"query": {"eff": 10}}, "unknown key 'grids.hnswlib.query.eff': expected one of ef"),
     ]:
-        suite = suite_from_dict("s", {"datasets": ["x"], "grids": {"hnswlib": grid}})
-        with pytest.raises(BenchError) as info:
-            select_algorithms(suite)
-        assert expected in str(info.value)
+        message = suite_error(
+            grids={"hnswlib": {part: {**grid[part], **wrong.get(part, {})} for part in grid}}
+        )
+        assert expected in message
 
 
 @pytest.mark.usefixtures("bench_env")

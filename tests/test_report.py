@@ -38,20 +38,20 @@ from tests.conftest import TINY_DATASETS, point_at_tiny_setup
 def run_dir(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Path:
     """A finished run on two tiny corpora, plus an extra table and an extra plot."""
     root = tmp_path_factory.mktemp("report")
-    suite = Suite(
-        name="report",
-        datasets=tuple(TINY_DATASETS),
-        grid="test",
-        algorithms=("test-exact", "test-inaccurate", "test-raising"),
-        repetitions=2,
-        warmup=5,
-        batch_threads=1,
-        build_threads=1,
-        timeout_s=60,
-        memory_limit_gb=2,
-    )
     with pytest.MonkeyPatch.context() as patch:
-        point_at_tiny_setup(patch, root, cache_dir)
+        point_at_tiny_setup(patch, root, cache_dir)  # registers the test-* algorithms
+        suite = Suite(
+            name="report",
+            datasets=tuple(TINY_DATASETS),
+            grid="test",
+            algorithms=("test-exact", "test-inaccurate", "test-raising"),
+            repetitions=2,
+            warmup=5,
+            batch_threads=1,
+            build_threads=1,
+            timeout_s=60,
+            memory_limit_gb=2,
+        )
         run_suite(suite, root / "run", show_progress=False)
     run = root / "run"
     # what later features drop into a run directory: a table and a plot

@@ -120,6 +120,7 @@ def test_kill_minus_nine_then_resume_loses_nothing(bench_env: Path, tmp_path: Pa
         ("repetitions", 0, "repetitions=0: expected a positive integer"),
     ],
 )
+@pytest.mark.usefixtures("bench_env")  # registers test-exact
 def test_bad_suite_settings(field: str, value, message: str) -> None:
     with pytest.raises(Exception, match=message):
         suite(("test-exact",), **{field: value})

@@ -25,6 +25,7 @@ from bench import paths
 from bench.backends.base import Backend
 from bench.backends.loader import load_adapter
 from bench.config import (
+    Flag,
     Number,
     Text,
     bad_value,
@@ -33,6 +34,8 @@ from bench.config import (
     check_int,
     check_number,
     check_text,
+    drop_repeats,
+    key_path,
     load,
     one_of,
     read_yaml,
@@ -73,7 +76,16 @@ Metrics = tuple[one_of(METRICS), ...]  # type: ignore[misc]
 DTYPES = ("float32", "uint8", "int8")
 Dtypes = tuple[one_of(DTYPES), ...]  # type: ignore[misc]
 Scalar = Annotated[Any, PlainValidator(_scalar)]
-Values = Annotated[list[Scalar], BeforeValidator(_as_list)]  # one value or a list of them
+
+
+def _some(values: list[Any]) -> list[Any]:
+    if not values:
+        raise ValueError("expected at least one value")
+    return values
+
+
+# One value or a non-empty list of them (an empty list would run nothing, or a default).
+Values = Annotated[list[Scalar], BeforeValidator(_as_list), AfterValidator(_some)]
 
 
 @schema
@@ -84,6 +96,7 @@ class ParamSpec:
     min: Number | None = None
     max: Number | None = None
     choices: list[Scalar] | None = None
+    required: Flag = False  # the adapter reads it without a default: every grid must give it
 
     def check(self, value: Any) -> None:
         """Raise ValueError("expected ...") unless `value` is acceptable."""
@@ -128,14 +141,26 @@ class GridPoints:
 
 
 def _grid_union(value: Any) -> Any:
-    """A grid is one mapping or a list of them (their union); an empty grid is one point."""
+    """A grid is one mapping or a non-empty list of them (their union); an empty grid
+    (`{}` or nothing) is one point."""
+    if value == []:
+        raise ValueError("expected a mapping of build/query parameters, or a non-empty list")
     return [_or_empty(entry) for entry in _as_list(_or_empty(value))]
 
 
 def _plain(union: tuple[GridPoints, ...]) -> list[Params]:
     """Back to plain data (what `expand` and inline grid overrides work on), normalised:
-    a list of {"build": {param: [values]}, "query": {...}}."""
-    return [{part: dict(getattr(points, part)) for part in PARTS} for points in union]
+    a list of {"build": {param: [values]}, "query": {...}}, a value listed twice kept once."""
+    return [
+        {
+            part: {
+                param: drop_repeats(values, f"grid {part}.{param}")
+                for param, values in getattr(points, part).items()
+            }
+            for part in PARTS
+        }
+        for points in union
+    ]
 
 
 # A grid as written (one mapping or a list of them), checked, then plain normalised data.
@@ -217,9 +242,10 @@ class Algorithm:
         """Raise a BenchError unless this algorithm has the named grid."""
         self._grid(grid)
 
-    def check_params(self, grid: list[Params], where: str, at: tuple[Any, ...]) -> None:
-        """Raise a BenchError unless every parameter of `grid` is declared and fits."""
-        check_params(grid, self.params, where, at)
+    def check_params(self, grid: list[Params], at: tuple[Any, ...]) -> None:
+        """Raise a ValueError, located at `at`, unless every parameter of `grid` is declared
+        and fits, and every required one is given (by the grid or `fixed`)."""
+        check_params(grid, self.params, self.fixed, at)
 
     def _grid(self, grid: str) -> list[Params]:
         if grid not in self.grids:
@@ -242,31 +268,40 @@ def expand(grid: Any, part: str) -> list[Params]:
 
 
 def check_params(
-    grid: list[Params], declared: ParamDeclarations | None, where: str, at: tuple[Any, ...]
+    grid: list[Params], declared: ParamDeclarations | None, fixed: Params, at: tuple[Any, ...]
 ) -> None:
     """Every parameter of a (checked, plain) grid is declared and every value fits its type
-    and range, so a misspelt name or `M: 8.7` fails here, not silently in a worker. `at`
-    locates the grid in its file for the message."""
+    and range, and every required parameter is given (by the grid or `fixed`), so a misspelt
+    name, `M: 8.7` or a grid without M fails here, not in a worker. `at` locates the grid in
+    its file: the ValueError's message starts there."""
     if declared is None:  # a file without declarations (e.g. a quick local experiment)
         return
     for index, entry in enumerate(grid):
         for part in PARTS:
             place = (*at, *((index,) if len(grid) > 1 else ()), part)
-            _check_values(place, entry[part], getattr(declared, part), where, listed=True)
+            accepted: Declared = getattr(declared, part)
+            _check_values(place, entry[part], accepted, listed=True)
+            needed = [name for name, spec in accepted.items() if spec.required]
+            given = {*entry[part], *(fixed if part == "build" else ())}
+            if missing := [name for name in needed if name not in given]:
+                raise ValueError(
+                    f"{key_path(place)}: missing parameter {missing[0]!r}: expected values for "
+                    f"{', '.join(needed)} (the adapter has no default for them)"
+                )
 
 
 def _check_values(
-    at: tuple[Any, ...], values: dict[str, Any], accepted: Declared, where: str, listed: bool
+    at: tuple[Any, ...], values: dict[str, Any], accepted: Declared, listed: bool
 ) -> None:
     for param, items in values.items():
         if param not in accepted:
-            raise BenchError(f"{where}: {unknown_key((*at, param), accepted)}")
+            raise ValueError(unknown_key((*at, param), accepted))
         for index, value in enumerate(items if listed else [items]):
             try:
                 accepted[param].check(value)
             except ValueError as exc:
                 loc = (*at, param, index) if listed else (*at, param)
-                raise BenchError(f"{where}: {bad_value(loc, value, str(exc))}") from None
+                raise ValueError(bad_value(loc, value, str(exc))) from None
 
 
 def _algorithms_in(path: Path) -> list[Algorithm]:
@@ -275,10 +310,13 @@ def _algorithms_in(path: Path) -> list[Algorithm]:
     found = []
     for name, spec in data.algorithms.items():
         declared = data.params.merged(spec.params) if data.params else spec.params
-        if declared is not None:
-            _check_values(("algorithms", name, "fixed"), spec.fixed, declared.build, where, False)
-        for grid, union in spec.grids.items():
-            check_params(union, declared, where, ("algorithms", name, "grids", grid))
+        try:
+            if declared is not None:
+                _check_values(("algorithms", name, "fixed"), spec.fixed, declared.build, False)
+            for grid, union in spec.grids.items():
+                check_params(union, declared, spec.fixed, ("algorithms", name, "grids", grid))
+        except ValueError as exc:
+            raise BenchError(f"{where}: {exc}") from None
         found.append(
             Algorithm(
                 name=name,

@@ -34,11 +34,9 @@ def job_id(corpus: Corpus, algorithm: str, *settings: Any) -> str:
 
 def select_algorithms(suite: Suite) -> list[Algorithm]:
     """The suite's algorithms less its `exclude`, checked before any corpus is generated: an
-    unknown name, a listed algorithm with neither the suite's grid nor an inline one, an
-    inline grid whose parameters the algorithm does not declare, or nothing left to run fails
-    here. `all` means every algorithm with the suite's grid (or an inline one)."""
-    for name, grid in suite.grids.items():
-        get_algorithm(name).check_params(grid, f"suite {suite.name!r}", ("grids", name))
+    unknown name, a listed algorithm with neither the suite's grid nor an inline one, or
+    nothing left to run fails here (inline grids were checked when the suite was read).
+    `all` means every algorithm with the suite's grid (or an inline one)."""
 
     def has_grid(algorithm: Algorithm) -> bool:
         return algorithm.name in suite.grids or suite.grid in algorithm.grids

@@ -26,6 +26,7 @@ from bench.config import (
     Text,
     check_choice,
     check_text,
+    drop_repeats,
     integer,
     load,
     number,
@@ -51,12 +52,7 @@ def check_name(value: Any) -> str:
 
 
 def _unique(values: tuple[Any, ...], info: ValidationInfo) -> tuple[Any, ...]:
-    """Listing an entry twice means it once: keep the first, say so."""
-    unique = tuple(dict.fromkeys(values))
-    if len(unique) != len(values):
-        repeated = sorted({v for v in values if values.count(v) > 1})
-        log.warning("suite %s: %s listed more than once, kept once", info.field_name, repeated)
-    return unique
+    return tuple(drop_repeats(values, f"suite {info.field_name}"))
 
 
 def _listed(check: Any) -> Any:
@@ -80,7 +76,7 @@ def _algorithms(value: Any, info: ValidationInfo) -> tuple[str, ...] | None:
         return None
     if not isinstance(value, list | tuple):
         raise ValueError("expected `all` or a list of algorithm names")
-    names = tuple(check_text(name) for name in value)
+    names = tuple(_registered(name) for name in value)
     return _unique(_non_empty(names), info)
 
 
@@ -90,7 +86,7 @@ def _registered(value: Any) -> str:
     name = check_text(value)
     registry = algorithms()
     if name not in registry:
-        raise ValueError(f"unknown algorithm: expected one of {', '.join(registry)}")
+        raise ValueError(f"unknown algorithm {name!r}: expected one of {', '.join(registry)}")
     return name
 
 
@@ -101,7 +97,15 @@ def _query_limit(value: Any) -> int | None:
 
 
 def _cpus() -> int:
-    return os.cpu_count() or 1
+    return min(os.cpu_count() or 1, MAX_THREADS)
+
+
+# Threads a job may use: far above any machine's cores today (the largest servers have a few
+# hundred hardware threads), so a suite written for a big machine still loads on a laptop,
+# yet a typo such as 100000000 is refused here rather than after the job was measured.
+MAX_THREADS = 4096
+Threads = integer(1, MAX_THREADS)
+Registered = Annotated[str, PlainValidator(_registered)]
 
 
 @schema
@@ -117,23 +121,30 @@ class Suite:
     repetitions: PositiveInt = 3
     warmup: NonNegativeInt = 100
     query_limit: Annotated[int | None, PlainValidator(_query_limit)] = None
-    batch_threads: PositiveInt = field(default_factory=_cpus)
-    build_threads: PositiveInt = field(default_factory=_cpus)
+    batch_threads: Threads = field(default_factory=_cpus)  # type: ignore[valid-type]
+    build_threads: Threads = field(default_factory=_cpus)  # type: ignore[valid-type]
     timeout_s: PositiveNumber = 600.0
     memory_limit_gb: PositiveNumber = 8.0
     min_time_s: number(0, 60) = 0.1  # type: ignore[valid-type]  # seconds per repetition
     pin: Flag = False  # `bench run --pin`: worker on one core, parent on the others
     description: str = ""
     images: dict[str, Any] | None = None  # the image stage (extractors, PCA sweep, t-SNE)
-    grids: dict[str, Grid] = field(default_factory=dict)  # inline grids by algorithm
+    grids: dict[Registered, Grid] = field(default_factory=dict)  # inline grids by algorithm
     exclude: Annotated[  # left out of `algorithms` (e.g. variants meant for huge corpora)
-        tuple[Annotated[str, PlainValidator(_registered)], ...], AfterValidator(_unique)
+        tuple[Registered, ...], AfterValidator(_unique)
     ] = ()
     # dataset -> the only algorithms run on it (e.g. a small corpus that is only a second size
     # for one family's fitted exponents)
-    only: dict[Text, tuple[Annotated[str, PlainValidator(_registered)], ...]] = field(
-        default_factory=dict
-    )
+    only: dict[Text, tuple[Registered, ...]] = field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _grids_fit_their_algorithms(self) -> Suite:
+        """Inline grids give declared parameters, in range, and every required one: a grid
+        without M would otherwise become failed rows (KeyError: 'M') after the corpus."""
+        registry = algorithms()
+        for name, grid in self.grids.items():
+            registry[name].check_params(grid, ("grids", name))
+        return self
 
     @model_validator(mode="after")
     def _only_names_listed_datasets(self) -> Suite:
