@@ -418,9 +418,13 @@ def test_example_spec_loads(tmp_path: Path, bench_env) -> None:
 
 
 def test_registry_adopts_a_correct_file_ground_truth_and_refuses_a_wrong_one(
-    bench_env, tmp_path
+    bench_env, tmp_path, monkeypatch
 ) -> None:
-    """A dataset YAML over an ann-benchmarks file: its neighbours are checked, then used."""
+    """A dataset YAML over an ann-benchmarks file: its neighbours are checked, then used (as
+    on a corpus too large for exact search: a small one uses exact search after the check)."""
+    from bench.groundtruth import file_truth
+
+    monkeypatch.setattr(file_truth, "CHECK_BUDGET", 0)
     import yaml
 
     from bench.corpora.formats import write_ann_hdf5
@@ -446,9 +450,12 @@ def test_registry_adopts_a_correct_file_ground_truth_and_refuses_a_wrong_one(
         ground_truth(load_corpus("bad"))
 
 
-def test_a_files_own_distances_are_never_trusted(bench_env, tmp_path) -> None:
+def test_a_files_own_distances_are_never_trusted(bench_env, tmp_path, monkeypatch) -> None:
     """Squared L2 in the file's `distances` (ids right): the cached distances are true L2,
-    so the recall tie threshold cannot be inflated by the file."""
+    so the recall tie threshold cannot be inflated by the file (adopted as on a large corpus)."""
+    from bench.groundtruth import file_truth
+
+    monkeypatch.setattr(file_truth, "CHECK_BUDGET", 0)
     import yaml
 
     from bench.corpora.formats import write_ann_hdf5

@@ -12,6 +12,7 @@ import yaml
 from bench.corpora.formats import write_vectors
 from bench.corpora.registry import load_corpus
 from bench.errors import BenchError
+from bench.groundtruth import file_truth
 from bench.groundtruth.cache import ground_truth
 from bench.groundtruth.exact import exact_knn
 from bench.groundtruth.file_truth import CHECK_SAMPLE, check_ground_truth
@@ -63,12 +64,26 @@ def test_a_file_wrong_outside_the_old_sample_is_refused(bench_env: Path) -> None
     assert "expected at least 99%" in message
 
 
-def test_file_ids_are_never_cached_as_the_exact_ground_truth(bench_env: Path) -> None:
-    """A file that passes the check (one query wrong of 200) is used for its own dataset; the
-    same vectors without `ground_truth` get exact neighbours, before and after."""
+def test_a_file_checked_on_every_query_gives_way_to_exact_search(bench_env: Path) -> None:
+    """One query wrong of 200 passes the 99 % check; as every query was checked (exact
+    search is cheap here), the exact neighbours score the run, not the file's."""
     exact, farthest = exact_and_farthest(bench_env)
     ids = exact.copy()
-    ids[8] = farthest[8]  # not among the 20 queries the old check sampled
+    ids[8] = farthest[8]
+    split_dataset(bench_env, "almost", ids)
+    assert np.array_equal(ground_truth(load_corpus("almost")).ids, exact)
+
+
+def test_file_ids_are_never_cached_as_the_exact_ground_truth(
+    bench_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the budget (a large corpus: only a sample is checked) a file that passes the check
+    is used for its own dataset; the same vectors without `ground_truth` get exact neighbours,
+    before and after."""
+    monkeypatch.setattr(file_truth, "CHECK_BUDGET", 0)
+    exact, farthest = exact_and_farthest(bench_env)
+    ids = exact.copy()
+    ids[8] = farthest[8]
     split_dataset(bench_env, "almost", ids)
     adopted = ground_truth(load_corpus("almost"))
     assert set(adopted.ids[8]) == set(farthest[8]), "the file's ids were adopted"
