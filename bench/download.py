@@ -318,6 +318,19 @@ def unpack(archive: Path, dest: Path) -> None:
         inner.unlink()
 
 
+def archive_name(url: str) -> str:
+    """The file name the archive at `url` is stored under in its cache folder."""
+    return Path(urllib.parse.urlparse(url).path).name or "archive"
+
+
+def unpacked_from(unpacked: Path, url: str, checksum: str) -> bool:
+    """Whether `unpacked` is a complete unpacking of the archive at `url` with `checksum`."""
+    try:
+        return (unpacked / COMPLETE_MARKER).read_text() == f"{url}\n{checksum}\n"
+    except OSError:
+        return False
+
+
 def download_and_unpack(url: str, checksum: str, cache: Path) -> Path:
     """Fetch the archive into `cache`, unpack it into `cache/unpacked`, return that folder.
 
@@ -327,13 +340,12 @@ def download_and_unpack(url: str, checksum: str, cache: Path) -> Path:
     folder, instead of unpacking into the same staging folder and replacing the result.
     """
     unpacked = cache / "unpacked"
-    if (unpacked / COMPLETE_MARKER).exists():
+    if unpacked_from(unpacked, url, checksum):
         return unpacked
-    name = Path(urllib.parse.urlparse(url).path).name or "archive"
-    with download_lock(cache / name):
-        if (unpacked / COMPLETE_MARKER).exists():  # unpacked while this process waited
+    with download_lock(cache / archive_name(url)):
+        if unpacked_from(unpacked, url, checksum):  # unpacked while this process waited
             return unpacked
-        archive = fetch(url, cache / name, checksum)
+        archive = fetch(url, cache / archive_name(url), checksum)
         staging = cache / ".unpacking"
         shutil.rmtree(staging, ignore_errors=True)
         unpack(archive, staging)

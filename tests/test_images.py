@@ -161,7 +161,9 @@ def test_download_checks_the_checksum_and_unpacks(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     root = ensure_caltech101([tmp_path / "absent"], cache, archive.as_uri(), md5)
     assert root.name == "101_ObjectCategories" and len(list(root.rglob("*.jpg"))) == 6
-    assert ensure_caltech101([], cache, "file:///nowhere.tar.gz", md5) == root, "reused"
+    assert ensure_caltech101([], cache, archive.as_uri(), md5) == root, "reused"
+    archive.unlink()
+    assert ensure_caltech101([], cache, archive.as_uri(), md5) == root, "not fetched again"
 
 
 def test_zip_wrapping_the_tar_gz_with_sha256_from_a_local_path(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import paths
-from bench.download import COMPLETE_MARKER, download_and_unpack
+from bench.download import COMPLETE_MARKER, archive_name, download_and_unpack, unpacked_from
 from bench.errors import BenchError
 
 # The official archive on CaltechDATA (doi:10.22002/D1.20086): caltech-101.zip wraps
@@ -36,6 +36,9 @@ def ensure_caltech101(
 ) -> Path:
     """The 101_ObjectCategories folder: in the first candidate that has it, else downloaded.
 
+    A folder unpacked earlier is used only when it came from the same `url` and `checksum`;
+    when either changed, the archive they name is fetched and unpacked in its place.
+
     Raises BenchError naming every place looked in, and how to provide the set, when it is
     nowhere and the download fails (no network, bad checksum).
     """
@@ -43,17 +46,19 @@ def ensure_caltech101(
         if (root := find_image_root(candidate)) is not None:
             return root
     unpacked = cache / "unpacked"
-    if (unpacked / COMPLETE_MARKER).exists() and (root := find_image_root(unpacked)):
-        return root
+    if unpacked_from(unpacked, url, checksum) and (root := find_image_root(unpacked)):
+        return root  # unpacked from this very `url:` and `checksum:` (else downloaded again)
     try:
         unpacked = download_and_unpack(url, checksum, cache)
     except BenchError as exc:
         looked = ", ".join(str(c) for c in [*candidates, unpacked])
+        if (unpacked / COMPLETE_MARKER).exists():  # from another url or checksum
+            looked += " (which holds a set unpacked from another `url:` or `checksum:`)"
         raise BenchError(
             f"Caltech101 not found (looked in {looked}) and the download failed: {exc}. "
             f"Put the set in one of those folders ({CALTECH101_FOLDER}/<class>/*.jpg, with "
             "train.txt/test.txt beside it if you have them), set `root:` in the dataset YAML, "
-            f"or place the official archive at {cache / 'caltech-101.zip'}"
+            f"or place the archive (the file {url} serves) at {cache / archive_name(url)}"
         ) from exc
     root = find_image_root(unpacked)
     if root is None:

@@ -1,8 +1,8 @@
 """Image corpora for the ANN suite: extracted (optionally PCA-reduced) features with labels.
 
 A dataset YAML of kind `images` names an image folder (or `caltech101`), an extractor and
-optionally `pca: <dims>`; features are cached by (model fingerprint, image list), the PCA by
-its dimension and the train split it was fitted on (train only).
+optionally `pca: <dims>`; features are cached by (model fingerprint, image list, each image's
+contents), the PCA by its dimension and the train split it was fitted on (train only).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from bench.extractors.inference import OnnxExtractor
 from bench.extractors.preprocess import load_and_preprocess
 from bench.extractors.zoo import ExtractorSpec, get_spec
 from bench.images.caltech import image_root
+from bench.images.contents import image_contents
 from bench.images.folders import ImageSet, load_image_set
 from bench.storage import cache_path, cached_npy, fingerprint, load_npy
 
@@ -38,6 +39,7 @@ class Features:
     model_key: str
     export: dict[str, Any]
     failed: tuple[str, ...] = ()  # images (relative paths) that could not be decoded
+    contents: tuple[str, ...] = ()  # content digest of each image of image_set
 
 
 def limit_per_class(image_set: ImageSet, per_class: int | None) -> ImageSet:
@@ -70,9 +72,10 @@ def extract_features(
 ) -> Features:
     """Export (cached), then extract features of every image (cached); bad images dropped.
 
-    Features are cached by (model fingerprint, image folder, image list) as .npy, with the
-    indices of the images that decoded; the others are listed in `Features.failed` and
-    logged on every run, cached or not. Classes left without an image are dropped.
+    Features are cached by (model fingerprint, image folder, image list, the images' contents)
+    as .npy, with the indices of the images that decoded; the others are listed in
+    `Features.failed` and logged on every run, cached or not. Classes left without an image
+    are dropped.
     """
     files = image_set.files
 
@@ -85,7 +88,8 @@ def extract_features(
 
     onnx_path, export = export_onnx(spec, sample, weights_file)
     model_key = model_fingerprint(spec, weights_file)
-    key = fingerprint("features", model_key, str(image_set.root), image_set.paths)
+    contents = image_contents(image_set.root, image_set.paths)
+    key = fingerprint("features", model_key, str(image_set.root), image_set.paths, contents)
     kept_path = cache_path("features", f"{key}-kept", ".npy")
     vectors_path = cache_path("features", f"{key}-vectors", ".npy")
     if not (kept_path.exists() and vectors_path.exists()):
@@ -123,6 +127,7 @@ def extract_features(
         model_key,
         export,
         failed_paths,
+        tuple(np.asarray(contents, dtype=object)[kept]),
     )
 
 
@@ -193,6 +198,7 @@ def image_corpus_from_spec(name: str, given: dict[str, Any]) -> Corpus:
             "image-corpus",
             features.model_key,
             kept.paths,
+            features.contents,
             kept.labels.tolist(),
             kept.is_train.tolist(),
             spec.get("pca"),

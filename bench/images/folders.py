@@ -8,7 +8,11 @@ folder has them, else a seeded stratified split.
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
+import stat
+import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +26,7 @@ from bench.storage import fingerprint
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+IMAGE_SUFFIX_LIST = ", ".join(sorted(IMAGE_SUFFIXES))
 BACKGROUND_CLASS = "BACKGROUND_Google"
 
 
@@ -109,24 +114,63 @@ def _scan(
     paths, labels, skipped = [], [], []
     for label, name in enumerate(classes):
         for file in sorted((root / name).iterdir()):
-            if not file.is_file() or file.suffix.lower() not in IMAGE_SUFFIXES:
-                log.warning("skipping %s: not an image file (suffix %r)", file, file.suffix)
+            if (reason := not_an_image(file)) is not None:
+                log.warning("skipping %s: %s", file, reason)
                 skipped.append(f"{name}/{file.name}")
                 continue
             paths.append(f"{name}/{file.name}")
             labels.append(label)
     if not paths:
-        raise BenchError(f"image folder {root}: no image files ({', '.join(IMAGE_SUFFIXES)})")
+        raise BenchError(f"image folder {root}: no image files ({IMAGE_SUFFIX_LIST})")
     return paths, labels, classes, skipped
 
 
+def not_an_image(file: Path) -> str | None:
+    """Why `file` is not an image file to decode (None when it is one)."""
+    try:
+        target = file.stat()  # follows links
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a symlink loop"
+        if file.is_symlink():
+            return f"a broken symlink (its target {os.readlink(file)!r} does not exist)"
+        return f"cannot be read ({exc.strerror})"
+    link = "a symlink to " if file.is_symlink() else ""
+    if stat.S_ISDIR(target.st_mode):
+        return f"{link}a folder, not an image file"
+    if not stat.S_ISREG(target.st_mode):
+        return f"{link}a special file (not a regular file)"
+    if file.suffix.lower() not in IMAGE_SUFFIXES:
+        return f"not an image file (suffix {file.suffix!r}, expected one of {IMAGE_SUFFIX_LIST})"
+    return None
+
+
+def nfc(name: str) -> str:
+    """`name` in Unicode NFC: macOS writes file names decomposed (NFD), most editors NFC."""
+    return unicodedata.normalize("NFC", name)
+
+
 def split_lists(folder: Path) -> tuple[set[str], set[str]] | None:
-    """The provided split (train.txt / test.txt beside the image folder), if there is one."""
+    """The provided split (train.txt / test.txt beside the image folder), if there is one.
+
+    Names are NFC-normalised, to be matched against NFC-normalised paths.
+    """
     train, test = folder.parent / "train.txt", folder.parent / "test.txt"
     if not (train.exists() and test.exists()):
         return None
-    read = lambda p: {line.strip() for line in p.read_text().splitlines() if line.strip()}  # noqa: E731
-    return read(train), read(test)
+    return listed_names(train), listed_names(test)
+
+
+def listed_names(path: Path) -> set[str]:
+    """The NFC names in a split list, one a line (blank lines and a BOM ignored)."""
+    lines = (line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines())
+    return {nfc(line) for line in lines if line}
+
+
+def named(paths: list[str], shown: int = 5) -> str:
+    """A few of `paths`, and how many more there are."""
+    more = f" and {len(paths) - shown} more" if len(paths) > shown else ""
+    return ", ".join(paths[:shown]) + more
 
 
 def seeded_split(labels: np.ndarray, test_fraction: float, seed: int) -> np.ndarray:
@@ -152,12 +196,23 @@ def load_image_set(
     lists = split_lists(root) if split == "provided" else None
     if lists is not None:
         train, test = lists
-        is_train = np.array([p in train for p in paths])
-        listed = np.array([p in train or p in test for p in paths])
+        keys = [nfc(p) for p in paths]
+        is_train = np.array([key in train for key in keys])
+        listed = np.array([key in train or key in test for key in keys])
         how = "provided train.txt/test.txt"
-        if not listed.all():
+        unlisted = [p for p, ok in zip(paths, listed, strict=True) if not ok]
+        if not listed.any():
+            raise BenchError(
+                f"no image of {root} is left after the split lists: none of its {len(paths)} "
+                f"images ({named(unlisted)}) is named in {root.parent / 'train.txt'} or "
+                "test.txt; expected lines like '<class>/<file>' (or use `split: seeded`)"
+            )
+        if unlisted:
             log.warning(
-                "%d images are in neither split list; they are left out", int((~listed).sum())
+                "%s: %d images are in neither split list; they are left out: %s",
+                root,
+                len(unlisted),
+                named(unlisted),
             )
         image_set = ImageSet(
             root, tuple(paths), label_array, tuple(classes), is_train, how, tuple(skipped)
