@@ -21,7 +21,6 @@ import numpy as np
 
 from bench.errors import BenchError
 from bench.extractors.decode import decode_rgb
-from bench.storage import fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -73,13 +72,6 @@ class ImageSet:
             self.is_train,
             self.split,
             self.skipped,
-        )
-
-    @property
-    def fingerprint(self) -> str:
-        """Identity of the image list: which files, in which class, on which side of the split."""
-        return fingerprint(
-            "image-set", str(self.root), self.paths, self.labels.tolist(), self.is_train.tolist()
         )
 
     @property
