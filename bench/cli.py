@@ -545,11 +545,12 @@ def ab(
         )
     if not (0 < threshold < 1 and 0 < alpha < 1):
         raise BenchError(f"--threshold {threshold} --alpha {alpha}: expected numbers in (0, 1)")
-    suite = load_suite(suite_name)
-    if algorithms:
-        chosen = tuple(a.strip() for a in algorithms.split(","))
-        suite = replace(suite, algorithms=chosen, exclude=())  # named: run them
-    suite = replace(suite, pin=pin or suite.pin)
+    with ab_runner.backends_folder(backends_a):  # its algorithms may be the variants' own
+        suite = load_suite(suite_name)
+        if algorithms:
+            chosen = tuple(a.strip() for a in algorithms.split(","))
+            suite = replace(suite, algorithms=chosen, exclude=())  # named: run them
+        suite = replace(suite, pin=pin or suite.pin)
     variants = (
         ab_runner.Variant("A", python_a, backends_a, grid_a),
         ab_runner.Variant("B", python_b, backends_b, grid_b),

@@ -213,10 +213,11 @@ def test_writer_refuses_lossy_integer_casts(tmp_path: Path) -> None:
 
 
 def test_content_fingerprint_hashes_every_byte_and_caches_the_digest(
-    tmp_path: Path, bench_env, rng: np.random.Generator
+    tmp_path: Path, bench_env, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A change in the middle of a 6 MB file (same size, mtime put back) changes the
     fingerprint; the same bytes at another path keep it; the digest is cached by stat."""
+    monkeypatch.setenv("BENCH_CACHE", str(tmp_path / "cache"))  # no other test's records
     big = sample_matrix(rng, np.float32, (3 << 16, 8))
     path = tmp_path / "a.fbin"
     write_vectors(path, big)

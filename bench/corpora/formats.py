@@ -30,9 +30,15 @@ from typing import Any
 import numpy as np
 
 from bench.corpora.corpus import normalize_rows
-from bench.download import file_digest
 from bench.errors import BenchError
-from bench.storage import atomic_path, cache_path, cached_npy, fingerprint, write_bytes_atomic
+from bench.storage import (
+    atomic_path,
+    cache_path,
+    cached_npy,
+    file_sha256,
+    fingerprint,
+    write_bytes_atomic,
+)
 
 
 @dataclass(frozen=True)
@@ -117,7 +123,7 @@ def content_fingerprint(path: Path) -> str:
         record = {}
     if isinstance(record, dict) and record.get("stamp") == stamp:
         return str(record["fingerprint"])
-    digest = file_digest(path, "sha256")[:16]
+    digest = file_sha256(path)[:16]
     write_bytes_atomic(record_path, json.dumps({"stamp": stamp, "fingerprint": digest}).encode())
     return digest
 

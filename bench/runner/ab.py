@@ -48,7 +48,8 @@ class Variant:
 
 
 @contextmanager
-def _backends_folder(folder: Path | None) -> Iterator[None]:
+def backends_folder(folder: Path | None) -> Iterator[None]:
+    """Backends read from `folder` (a variant's --backends) inside the block."""
     if folder is None:
         yield
         return
@@ -71,8 +72,8 @@ def plan_variant(
     """The variant's jobs, each measuring every point once per worker."""
     if variant.python and not Path(variant.python).exists():
         raise BenchError(f"--python-{variant.name.lower()} {variant.python}: no such interpreter")
-    chosen = replace(suite, grid=variant.grid or suite.grid, repetitions=1)
-    with _backends_folder(variant.backends):
+    with backends_folder(variant.backends):  # a Suite checks its algorithms' names
+        chosen = replace(suite, grid=variant.grid or suite.grid, repetitions=1)
         jobs, _ = plan_jobs(chosen, corpora)
     return [replace(job, python=variant.python) for job in jobs]
 
