@@ -10,13 +10,15 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.logging import RichHandler
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from bench import paths
 from bench.errors import BenchError
 
-console = Console()
+# Markup off: messages carry user text (paths, names, shapes such as "[n, 3, 224, 224]") that
+# Rich would otherwise read as style tags, losing it or raising MarkupError. Colour is a Text.
+console = Console(markup=False)
 
 results_option = click.option(
     "--results",
@@ -52,6 +54,13 @@ def cli(verbose: bool) -> None:
     "dataset (`bench datasets`) or a vector file path (.hdf5, .fvecs, .fbin, .npy, ...).",
 )
 @click.option("--grid", default=None, help="Named grid of the backends (default: quick).")
+@click.option(
+    "--warmup",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Queries searched before timing, at most the corpus' queries (default: the suite's; "
+    "100 with --dataset).",
+)
 @click.option(
     "--set",
     "sets",
@@ -92,6 +101,7 @@ def run(
     suite_name: str | None,
     dataset: str | None,
     grid: str | None,
+    warmup: int | None,
     sets: tuple[str, ...],
     run_name: str | None,
     results_root: Path | None,
@@ -112,6 +122,7 @@ def run(
       bench run --dataset random-xs-20-euclidean --algorithms hnswlib,annoy
       bench run --dataset glove-25-angular --algorithms hnswlib --set hnswlib.M=16,32
       bench run --dataset data/sift_base.fvecs --algorithms faiss-ivf --grid standard
+      bench run --dataset my-images --algorithms bruteforce --warmup 5   # few queries
       bench run --suite my-suite.yaml    # with inline grids, e.g. grids: {hnswlib:
                                          #   {build: {M: [32], ef_construction: [200]},
                                          #    query: {ef: [50]}}}
@@ -155,6 +166,8 @@ def run(
         if grid:
             suite = replace(suite, grid=grid)
     suite = apply_sets(suite, sets)
+    if warmup is not None:
+        suite = replace(suite, warmup=warmup)
     if pin:
         suite = replace(suite, pin=True)
     run_dir = (results_root or paths.results_dir()) / (run_name or suite.name)
@@ -187,10 +200,11 @@ def _warn_if_noisy(run_dir: Path) -> None:
     noisy = int((points["noisy"] == 1).sum())
     if noisy:
         console.print(
-            f"[yellow]warning:[/yellow] {noisy} of {len(points)} points are noisy (QPS CV > "
+            Text("warning:", style="yellow"),
+            f"{noisy} of {len(points)} points are noisy (QPS CV > "
             f"{NOISY_CV:.0%} over their repetitions; median CV "
             f"{points['qps_cv'].median():.1%}, median load {frame['load_1m'].median():.2f}): "
-            "the machine was busy; rerun on a quiet machine or compare with `bench ab`"
+            "the machine was busy; rerun on a quiet machine or compare with `bench ab`",
         )
 
 
@@ -264,7 +278,7 @@ def datasets() -> None:
             spec = dataset_spec(name)
         except BenchError as exc:
             invalid.append(name)
-            table.add_row(name, "[red]invalid[/red]", f"[red]{escape(str(exc))}[/red]")
+            table.add_row(name, Text("invalid", style="red"), Text(str(exc), style="red"))
             continue
         table.add_row(name, str(spec.get("kind")), str(spec.get("description", "")))
     console.print(table)
@@ -648,7 +662,7 @@ def main() -> None:
     try:
         cli(standalone_mode=False)
     except BenchError as exc:
-        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        console.print(Text("error:", style="red"), str(exc), soft_wrap=True)
         sys.exit(2)
     except click.exceptions.Abort as exc:
         terminated = isinstance(exc.__context__, _Terminated)
@@ -662,5 +676,5 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except OSError as exc:  # full disk, read-only folder, missing file: say which, no traceback
         where = f": {exc.filename}" if exc.filename else ""
-        console.print(f"[red]error:[/red] {exc.strerror or exc}{where}", soft_wrap=True)
+        console.print(Text("error:", style="red"), f"{exc.strerror or exc}{where}", soft_wrap=True)
         sys.exit(1)

@@ -156,19 +156,30 @@ def export_onnx(
 
 
 def user_onnx(spec: ExtractorSpec, sample: np.ndarray) -> tuple[Path, dict[str, Any]]:
-    """A user's .onnx: checked to load and to map the sample batch to [n, d] features."""
+    """A user's .onnx: its declared signature checked, then run on the sample batch and on
+    its first image alone, which must give that image the same features (a model that mixes
+    the images of a batch, or whose width follows the batch size, is refused here, before
+    any extraction)."""
+    from bench.extractors.inference import OnnxExtractor
+
     path = Path(spec.weights)
-    try:
-        features = run_onnx(path, sample)
-    except Exception as exc:  # onnxruntime raises its own exception types
+    extractor = OnnxExtractor(path, spec)
+    if extractor.fixed_batch is not None:
+        log.info(
+            "%s: %s has a fixed batch axis of %d; batches run at that size, the last padded",
+            spec.name,
+            path,
+            extractor.fixed_batch,
+        )
+    features = extractor.infer(sample, "the check batch")
+    single = extractor.infer(sample[:1], "the check batch's first image")
+    finite = np.isfinite(features).all() and np.isfinite(single).all()  # else: corpus check
+    diff = float(np.abs(single - features[:1]).max()) if finite else 0.0
+    if diff > PARITY_TOLERANCE * max(1.0, float(np.abs(features).max())):
         raise BenchError(
-            f"extractor {spec.name!r}: {path} does not run on a [n, 3, {spec.input_size}, "
-            f"{spec.input_size}] float32 batch: {exc}"
-        ) from exc
-    if features.ndim != 2 or features.shape[0] != len(sample):
-        raise BenchError(
-            f"extractor {spec.name!r}: {path} outputs shape {features.shape}; expected "
-            f"[{len(sample)}, feature_dim] (pooled features) for a batch of {len(sample)}"
+            f"extractor {spec.name!r}: {path} gives an image other features alone than in a "
+            f"batch of {len(sample)} (up to {diff:.2e} apart): expected each image's features "
+            "to depend on that image only"
         )
     return path, {
         "model": spec.name,

@@ -20,6 +20,7 @@ from typing import TypeVar
 
 import numpy as np
 
+from bench.errors import BenchError
 from bench.extractors.preprocess import decode, preprocess
 from bench.extractors.zoo import ExtractorSpec
 
@@ -118,26 +119,108 @@ def decoded_batches(
             tensors, indices = [], []
 
 
+def one_line(exc: Exception) -> str:
+    """onnxruntime's messages span lines (one per bad index): joined for a one-line error."""
+    return " ".join(str(exc).split())
+
+
+def _shape(dims: Sequence[object]) -> str:
+    """A declared shape as the user reads it: symbolic or unknown axes shown as n."""
+    return "[" + ", ".join(str(d) if isinstance(d, int) else "n" for d in dims) + "]"
+
+
 class OnnxExtractor:
-    """An onnxruntime session over an exported extractor: features of image files."""
+    """An onnxruntime session over an exported extractor: features of image files.
+
+    The model's declared signature is checked when the session opens: one float input
+    [n, 3, size, size] and an output of rank 2. A model whose batch axis is fixed (exported
+    for batches of 8, say) is run in batches of that size, the last one padded with zeros
+    and its padding rows dropped. Every output is checked to be [rows of the batch, the
+    feature width of the first batch], so a model that mixes images of a batch is named.
+    """
 
     def __init__(self, onnx_path: Path, spec: ExtractorSpec, threads: int | None = None) -> None:
         import onnxruntime as ort
 
         self.spec = spec
+        self.path = onnx_path
         self.threads = threads or os.cpu_count() or 1
         options = ort.SessionOptions()
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(
-            str(onnx_path), options, providers=["CPUExecutionProvider"]
-        )
-        self.input_name = self.session.get_inputs()[0].name
+        try:
+            self.session = ort.InferenceSession(
+                str(onnx_path), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime raises its own exception types
+            raise self.error(f"does not load in onnxruntime: {one_line(exc)}") from None
+        self.input_name, self.fixed_batch = self._check_input()
+        self.feature_dim = self._check_output()
 
-    def infer(self, batch: np.ndarray) -> np.ndarray:
+    def error(self, problem: str) -> BenchError:
+        return BenchError(f"extractor {self.spec.name!r}: {self.path} {problem}")
+
+    def _check_input(self) -> tuple[str, int | None]:
+        """The input's name and its fixed batch size (None: any batch size)."""
+        size = self.spec.input_size
+        expected = f"expected [n, 3, {size}, {size}] float32 (input_size {size})"
+        inputs = self.session.get_inputs()
+        if len(inputs) != 1:
+            names = ", ".join(repr(i.name) for i in inputs)
+            raise self.error(f"has {len(inputs)} inputs ({names}): {expected}, the only input")
+        declared = inputs[0]
+        dims = list(declared.shape)
+        wrong = len(dims) != 4 or any(
+            isinstance(d, int) and d != w for d, w in zip(dims[1:], (3, size, size), strict=True)
+        )
+        if wrong or declared.type != "tensor(float)":
+            raise self.error(
+                f"takes input {declared.name!r} of shape {_shape(dims)} ({declared.type}): "
+                f"{expected}"
+            )
+        batch = dims[0] if isinstance(dims[0], int) and dims[0] > 0 else None
+        return declared.name, batch
+
+    def _check_output(self) -> int | None:
+        """The declared feature width, when the model states it."""
+        declared = self.session.get_outputs()[0]
+        dims = list(declared.shape)
+        if len(dims) != 2:
+            raise self.error(
+                f"outputs {declared.name!r} of shape {_shape(dims)}: expected [n, feature_dim] "
+                "(globally pooled features)"
+            )
+        return dims[1] if isinstance(dims[1], int) and dims[1] > 0 else None
+
+    def _run(self, batch: np.ndarray, where: str) -> np.ndarray:
+        try:
+            out = self.session.run(None, {self.input_name: batch})[0]
+        except Exception as exc:  # onnxruntime raises its own exception types
+            raise self.error(f"fails on {where}: {one_line(exc)}") from None
+        if self.feature_dim is None and out.ndim == 2 and len(out) == len(batch):
+            self.feature_dim = int(out.shape[1])  # the first batch sets the width
+        if out.shape != (len(batch), self.feature_dim):
+            raise self.error(
+                f"gives features of shape {list(out.shape)} on {where}: expected "
+                f"[{len(batch)}, {self.feature_dim or 'feature_dim'}] (one row per image, "
+                "the same width for every batch)"
+            )
+        return out.astype(np.float32, copy=False)
+
+    def infer(self, batch: np.ndarray, where: str = "a batch") -> np.ndarray:
+        """Features [len(batch), feature_dim]; `where` names the batch in errors."""
         batch = np.ascontiguousarray(batch, dtype=np.float32)
-        return self.session.run(None, {self.input_name: batch})[0].astype(np.float32, copy=False)
+        if self.fixed_batch is None:
+            return self._run(batch, f"{where}, input {list(batch.shape)}")
+        step, parts = self.fixed_batch, []
+        for start in range(0, len(batch), step):
+            chunk = batch[start : start + step]
+            padded = np.zeros((step, *batch.shape[1:]), np.float32)
+            padded[: len(chunk)] = chunk
+            what = f"{where}, {len(chunk)} images padded to the model's fixed batch of {step}"
+            parts.append(self._run(padded, what)[: len(chunk)])
+        return np.concatenate(parts)
 
     def extract(
         self, paths: Sequence[Path], batch_size: int = 32, decode_threads: int | None = None
@@ -150,9 +233,11 @@ class OnnxExtractor:
         threads = decode_threads or os.cpu_count() or 1
         features, kept = [], []
         start = time.perf_counter()
-        for batch, indices in decoded_batches(paths, self.spec, batch_size, threads, times):
+        batches = decoded_batches(paths, self.spec, batch_size, threads, times)
+        for number, (batch, indices) in enumerate(batches, 1):
             infer_start = time.perf_counter()
-            features.append(self.infer(batch))
+            where = f"batch {number} (images {indices[0] + 1}-{indices[-1] + 1} of {len(paths)})"
+            features.append(self.infer(batch, where))
             times.inference_s += time.perf_counter() - infer_start
             kept.append(indices)
         times.wall_s = time.perf_counter() - start

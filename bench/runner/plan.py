@@ -101,7 +101,8 @@ def check_counts(suite: Suite, corpus_name: str, corpus: Corpus) -> int:
     if suite.warmup > n_queries:
         raise BenchError(
             f"suite {suite.name!r}: warmup={suite.warmup} is larger than the {n_queries} "
-            f"queries searched on corpus {corpus_name!r}: expected warmup <= {n_queries}"
+            f"queries searched on corpus {corpus_name!r}: expected warmup <= {n_queries} "
+            "(`bench run --warmup N`, or `warmup:` in the suite file)"
         )
     return n_queries
 

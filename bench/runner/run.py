@@ -110,7 +110,7 @@ def _run_locked(
     statuses["skipped (already done)"] = len(jobs) - len(pending)
     _write_run_info(run_dir, suite, identity)
     with Progress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),  # corpus names are user text
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
