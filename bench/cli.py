@@ -29,6 +29,18 @@ results_option = click.option(
 )
 
 
+def _run_name(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """--run names a folder under --results, like a suite's `name:`: it must not climb out."""
+    from bench.runner.suite import check_name
+
+    if value is None:
+        return None
+    try:
+        return check_name(value)
+    except ValueError as exc:
+        raise BenchError(f"--run {value!r}: {exc}") from None
+
+
 @click.group()
 @click.option("-v", "--verbose", is_flag=True, help="Log debug details.")
 def cli(verbose: bool) -> None:
@@ -67,7 +79,13 @@ def cli(verbose: bool) -> None:
     multiple=True,
     help="Override one parameter's values: ALGORITHM.PARAM=V1,V2 (repeatable).",
 )
-@click.option("--run", "run_name", default=None, help="Run directory name (default: the suite).")
+@click.option(
+    "--run",
+    "run_name",
+    default=None,
+    callback=_run_name,
+    help="Run directory name (default: the suite).",
+)
 @results_option
 @click.option(
     "--algorithms", default=None, help="Comma-separated algorithms (run even if excluded)."
@@ -133,7 +151,7 @@ def run(
     from bench.runner.adhoc import adhoc_suite, algorithm_names, apply_sets
     from bench.runner.executors import LocalExecutor
     from bench.runner.run import run_suite
-    from bench.runner.suite import check_name, load_suite
+    from bench.runner.suite import load_suite
 
     if suite_name and Path(suite_name).is_dir():
         raise BenchError(
@@ -149,11 +167,6 @@ def run(
     else:
         chosen = LocalExecutor()
 
-    if run_name is not None:
-        try:
-            check_name(run_name)
-        except ValueError as exc:
-            raise BenchError(f"--run {run_name!r}: {exc}") from None
     chosen_algorithms = algorithm_names(algorithms) if algorithms is not None else None
     if dataset and suite_name:
         raise BenchError("--dataset runs without a suite: expected --dataset or --suite, not both")
@@ -492,7 +505,14 @@ def compare(
 
 @cli.command()
 @click.option("--suite", "suite_name", default="ci", show_default=True, help="Suite to measure.")
-@click.option("--run", "run_name", default="ab", show_default=True, help="Run directory name.")
+@click.option(
+    "--run",
+    "run_name",
+    default="ab",
+    show_default=True,
+    callback=_run_name,
+    help="Run directory name.",
+)
 @results_option
 @click.option(
     "--algorithms", default=None, help="Comma-separated algorithms (run even if excluded)."
@@ -549,6 +569,7 @@ def ab(
 
     from bench.report import ab as ab_report
     from bench.runner import ab as ab_runner
+    from bench.runner.adhoc import algorithm_names
     from bench.runner.executors import LocalExecutor
     from bench.runner.run import prepare_corpora
     from bench.runner.suite import load_suite
@@ -561,9 +582,8 @@ def ab(
         raise BenchError(f"--threshold {threshold} --alpha {alpha}: expected numbers in (0, 1)")
     with ab_runner.backends_folder(backends_a):  # its algorithms may be the variants' own
         suite = load_suite(suite_name)
-        if algorithms:
-            chosen = tuple(a.strip() for a in algorithms.split(","))
-            suite = replace(suite, algorithms=chosen, exclude=())  # named: run them
+        if algorithms is not None:
+            suite = replace(suite, algorithms=algorithm_names(algorithms), exclude=())
         suite = replace(suite, pin=pin or suite.pin)
     variants = (
         ab_runner.Variant("A", python_a, backends_a, grid_a),
@@ -616,7 +636,7 @@ def ab(
 @click.option("--learning-rate", default=1e-3, show_default=True)
 @click.option("--per-class", default=None, type=int, help="Cap images per class and split.")
 @click.option("--root", default=None, help="Image folder (default: Caltech101).")
-@click.option("--run", "run_name", default="finetune", show_default=True)
+@click.option("--run", "run_name", default="finetune", show_default=True, callback=_run_name)
 def finetune(
     model: str,
     epochs: int,

@@ -215,6 +215,21 @@ def test_run_name_cannot_leave_the_results_folder(bench_env: Path, name: str) ->
     assert not results.exists() and not (bench_env / "escape").exists()
 
 
+@pytest.mark.parametrize("command", [("ab", "--suite", "ci"), ("finetune", "--epochs", "1")])
+def test_every_run_option_is_checked_before_anything_runs(bench_env: Path, command) -> None:
+    """`bench ab` and `bench finetune` name their run folder with --run too."""
+    result = bench(*command, "--run", "../escape")
+    assert result.returncode == 2
+    assert "error: --run '../escape': expected a name of letters, digits" in result.stdout
+    assert not (bench_env / "escape").exists()
+
+
+def test_ab_refuses_an_empty_algorithm_name(bench_env: Path) -> None:
+    result = bench("ab", "--suite", "ci", "--algorithms", "")
+    assert result.returncode == 2
+    assert "error: --algorithms '': an empty name: expected comma-separated" in result.stdout
+
+
 @pytest.mark.parametrize("text", ["", ",", " ", "hnswlib,"])
 def test_algorithms_with_an_empty_name_is_refused(text: str) -> None:
     message = refused(algorithm_names, text)
