@@ -27,7 +27,7 @@ import pydantic
 import yaml
 from pydantic import ConfigDict, PlainValidator, TypeAdapter, ValidationError
 
-from bench.errors import BenchError
+from bench.errors import BenchError, utf8_text
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -76,14 +76,9 @@ def read_yaml(path: Path, what: str) -> dict[str, Any]:
         raise BenchError(f"{what} file {path} is a folder: expected a YAML file") from exc
     except OSError as exc:
         raise BenchError(f"{what} file {path} cannot be read: {exc.strerror}") from exc
+    text = utf8_text(raw, f"{what} file {path}", "a UTF-8 YAML file")
     try:
-        data = parse_yaml(raw.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise BenchError(
-            f"{what} file {path} is not UTF-8 text: byte 0x{raw[exc.start]:02x} at offset "
-            f"{exc.start} (line {line}): expected a UTF-8 YAML file"
-        ) from exc
+        data = parse_yaml(text)
     except yaml.YAMLError as exc:
         raise BenchError(f"{what} file {path} is not valid YAML: {_yaml_problem(exc)}") from exc
     if not isinstance(data, dict):

@@ -105,15 +105,20 @@ def colour_jpeg(path: Path, colour: tuple[int, int, int]) -> None:
     Image.new("RGB", (40, 30), colour).save(path, format="JPEG", quality=95)
 
 
-def test_a_replaced_image_gets_new_features_and_a_new_fingerprint(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog
-) -> None:
-    monkeypatch.setenv("BENCH_CACHE", str(tmp_path / "cache"))
-    root = tmp_path / "set"
+def two_classes(root: Path) -> Path:
+    """root/ants and root/bees, three small colour JPEGs each."""
     for name in ("ants", "bees"):
         (root / name).mkdir(parents=True)
         for i in range(3):
             colour_jpeg(root / name / f"{i}.jpg", (200, 20 * i, 10))
+    return root
+
+
+def test_a_replaced_image_gets_new_features_and_a_new_fingerprint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
+    monkeypatch.setenv("BENCH_CACHE", str(tmp_path / "cache"))
+    root = two_classes(tmp_path / "set")
     (root / "ants" / "cut.jpg").write_bytes(jpeg_bytes(size=(300, 300))[:200])
     spec = corpus_spec(root, tmp_path)
 
@@ -244,11 +249,7 @@ def test_an_image_over_pillows_pixel_limit_is_left_out_by_name(
     """9600 x 9600 (92 Mpx, a 270 kB PNG) is over Pillow's warning limit but under its error
     limit: it used to be decoded (276 MB) with only a raw DecompressionBombWarning."""
     monkeypatch.setenv("BENCH_CACHE", str(tmp_path / "cache"))
-    root = tmp_path / "set"
-    for name in ("ants", "bees"):
-        (root / name).mkdir(parents=True)
-        for i in range(3):
-            colour_jpeg(root / name / f"{i}.jpg", (200, 20 * i, 10))
+    root = two_classes(tmp_path / "set")
     Image.new("L", (9600, 9600)).save(root / "bees" / "huge.png")
     with warnings.catch_warnings(record=True) as raised, caplog.at_level(logging.WARNING):
         corpus = image_corpus_from_spec("mine", corpus_spec(root, tmp_path))

@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from bench import paths
-from bench.errors import BenchError
+from bench.errors import BenchError, utf8_text
 from bench.results.identity import ROW
 from bench.results.rundir import RESULTS_CSV as RESULTS_FILE
 from bench.results.rundir import RESULTS_PARQUET as PARQUET_FILE
@@ -63,15 +63,7 @@ def _lock_path(path: Path) -> Path:
 
 def _read_text(path: Path) -> str:
     """The file's text, or BenchError naming the first byte that is not UTF-8."""
-    data = path.read_bytes()
-    try:
-        return data.decode()
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise BenchError(
-            f"{path} is not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start} "
-            f"(line {line}) cannot be decoded; expected a results CSV as written by `bench run`"
-        ) from exc
+    return utf8_text(path.read_bytes(), str(path), "a results CSV as written by `bench run`")
 
 
 def _appendable_text(path: Path) -> str:
