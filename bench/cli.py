@@ -299,16 +299,16 @@ def _size(count: int) -> str:
 
 @cli.command()
 @click.argument("names", nargs=-1, required=True)
-@click.option("--force", is_flag=True, help="Delete the local copy and download it again.")
+@click.option("--force", is_flag=True, help="Download again; keep the old copy until then.")
 def fetch(names: tuple[str, ...], force: bool) -> None:
     """Download (or generate) named datasets into the cache and verify them (sha256)."""
     from bench.catalogue.entries import named
-    from bench.catalogue.local import ensure
+    from bench.catalogue.local import ensure, verification
 
     for name in names:
         entry = named(name)
         for path in ensure(entry, full_check=True, force=force):
-            console.print(f"{name}: {path} ({_size(path.stat().st_size)}, verified)")
+            console.print(f"{name}: {path} ({_size(path.stat().st_size)}, {verification(entry)})")
 
 
 @cli.command()
