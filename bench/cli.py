@@ -354,7 +354,9 @@ def import_ann_benchmarks(source: Path, into: Path | None) -> None:
     from bench.interop.ann_benchmarks import import_results
 
     run_dir = into or paths.results_dir() / "ann-benchmarks"
-    console.print(f"imported {import_results(source, run_dir)} results into {run_dir}")
+    imported, skipped = import_results(source, run_dir)
+    already = f" ({skipped} skipped: already in the run)" if skipped else ""
+    console.print(f"imported {imported} results into {run_dir}{already}")
 
 
 @cli.command()
