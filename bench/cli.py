@@ -326,16 +326,16 @@ def _size(count: int) -> str:
 
 @cli.command()
 @click.argument("names", nargs=-1, required=True)
-@click.option("--force", is_flag=True, help="Delete the local copy and download it again.")
+@click.option("--force", is_flag=True, help="Download again; keep the old copy until then.")
 def fetch(names: tuple[str, ...], force: bool) -> None:
     """Download (or generate) named datasets into the cache and verify them (sha256)."""
     from bench.catalogue.entries import named
-    from bench.catalogue.local import ensure
+    from bench.catalogue.local import ensure, verification
 
     for name in names:
         entry = named(name)
         for path in ensure(entry, full_check=True, force=force):
-            console.print(f"{name}: {path} ({_size(path.stat().st_size)}, verified)")
+            console.print(f"{name}: {path} ({_size(path.stat().st_size)}, {verification(entry)})")
 
 
 @cli.command()
@@ -381,7 +381,9 @@ def import_ann_benchmarks(source: Path, into: Path | None) -> None:
     from bench.interop.ann_benchmarks import import_results
 
     run_dir = into or paths.results_dir() / "ann-benchmarks"
-    console.print(f"imported {import_results(source, run_dir)} results into {run_dir}")
+    imported, skipped = import_results(source, run_dir)
+    already = f" ({skipped} skipped: already in the run)" if skipped else ""
+    console.print(f"imported {imported} results into {run_dir}{already}")
 
 
 @cli.command()

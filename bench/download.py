@@ -4,7 +4,16 @@
 whatever the file's size), resumes a `.part` left by an interrupted transfer with an HTTP
 Range request, retries a dropped connection from where it stopped, checks the result (a
 `checksum`, and a `verify` callback: size, structure, shapes) and only then renames it to
-`dest`; a partial or refused file is therefore never taken for a complete one. A `limit` asks
+`dest`; a partial or refused file is therefore never taken for a complete one, and a file
+already at `dest` stays until its replacement is complete and checked.
+
+A resume must not splice two versions of the remote file. The first response's validator (a
+strong ETag, else Last-Modified) is kept beside the `.part` (`<dest>.part.validator`), and a
+resume sends it as `If-Range`: a server whose file changed answers with the whole new file
+(200), which restarts the part. A `.part` without a validator (the server sent neither) is
+never resumed, and a 206 whose validator differs from the kept one is discarded too (a server
+that ignores If-Range). A web page (Content-Type text/html, e.g. a login or error page) is
+refused before anything is written. A `limit` asks
 for a prefix of the remote file (`Range: bytes=0-(limit-1)`), which is how big-ann-benchmarks'
 crops are fetched. `fetch` adds reuse of a file already there with the right checksum and
 `download_and_unpack` unpacks an archive; the named-dataset catalogue, Caltech101 and the
@@ -101,13 +110,47 @@ def part_path(dest: Path) -> Path:
     return dest.with_name(dest.name + ".part")
 
 
+def validator_path(part: Path) -> Path:
+    """Where the remote file's validator (ETag or Last-Modified) is kept beside a `.part`."""
+    return part.with_name(part.name + ".validator")
+
+
+def discard_part(part: Path) -> None:
+    part.unlink(missing_ok=True)
+    validator_path(part).unlink(missing_ok=True)
+
+
+def _validator(response: http.client.HTTPResponse) -> str | None:
+    """The response's strong validator for If-Range (a weak ETag never matches one)."""
+    etag = response.headers.get("ETag")
+    if etag and not etag.startswith("W/"):
+        return etag
+    return response.headers.get("Last-Modified")
+
+
+def _resumable_from(part: Path) -> tuple[int, str | None]:
+    """(byte to resume from, validator to send): 0 when the part cannot be trusted."""
+    if not part.exists():
+        return 0, None
+    kept = validator_path(part)
+    validator = kept.read_text().strip() if kept.exists() else ""
+    if not validator:  # the server gave no validator: a resume could splice two versions
+        if part.stat().st_size:
+            log.info("%s: no ETag or Last-Modified kept for it; downloading again", part)
+        discard_part(part)
+        return 0, None
+    return part.stat().st_size, validator
+
+
 def _open(
-    url: str, start: int, limit: int | None, timeout: float
+    url: str, start: int, limit: int | None, timeout: float, validator: str | None = None
 ) -> http.client.HTTPResponse | None:
     """The response from byte `start`; None when `start` is already the end of the file."""
     headers = {"User-Agent": USER_AGENT}
     if start or limit is not None:
         headers["Range"] = f"bytes={start}-{'' if limit is None else limit - 1}"
+    if start and validator:
+        headers["If-Range"] = validator
     address = url if "://" in url else Path(url).absolute().as_uri()
     try:
         return urllib.request.urlopen(
@@ -131,20 +174,38 @@ def _total(response: http.client.HTTPResponse, start: int, limit: int | None) ->
     return min(int(length), limit) if limit is not None else int(length)
 
 
+def _refuse_web_page(url: str, response: http.client.HTTPResponse) -> None:
+    """A data file never comes as HTML: that is a login, error or landing page."""
+    content_type = response.headers.get("Content-Type", "")
+    if url.startswith(("http://", "https://")) and content_type.startswith("text/html"):
+        raise BenchError(
+            f"cannot download {url}: the server sent a web page (Content-Type {content_type}), "
+            "expected the data file; check the URL in a browser"
+        )
+
+
 def _transfer(url: str, part: Path, limit: int | None, progress: Progress, timeout: float) -> None:
     """One attempt: append to `part` from its current size until the end (or `limit`)."""
-    start = part.stat().st_size if part.exists() else 0
+    start, validator = _resumable_from(part)
     if limit is not None and start >= limit:
         with open(part, "r+b") as handle:
             handle.truncate(limit)
         return
-    response = _open(url, start, limit, timeout)
+    response = _open(url, start, limit, timeout, validator)
     if response is None:
         return
     with response:
-        if start and response.status != 206:  # the server ignored Range: start again
-            log.info("%s: server does not resume (HTTP %s); restarting", url, response.status)
+        _refuse_web_page(url, response)
+        if start and response.status != 206:  # changed remote file, or Range ignored
+            log.info("%s: server sent the whole file (HTTP %s); restarting", url, response.status)
             start = 0
+        elif start and _validator(response) not in (None, validator):
+            response.close()  # a 206 of another version (If-Range ignored): start again
+            log.info("%s: the remote file changed since the part was started; restarting", url)
+            discard_part(part)
+            return _transfer(url, part, limit, progress, timeout)
+        if not start:
+            validator_path(part).write_text(_validator(response) or "")
         total = _total(response, start, limit)
         task = progress.add_task(part.name.removesuffix(".part"), total=total, completed=start)
         with open(part, "r+b" if start else "wb") as out:
@@ -237,7 +298,7 @@ def _check(
         if verify is not None:
             verify(part)
     except BenchError:
-        part.unlink(missing_ok=True)
+        discard_part(part)
         raise
 
 
@@ -253,7 +314,8 @@ def download(
     """Download `url` (or its first `limit` bytes) to `dest`; return the file's sha256.
 
     The complete `.part` must match `checksum` (when given), then pass `verify(part)`, which
-    raises BenchError to refuse it (the part is then deleted); `dest` appears only after both.
+    raises BenchError to refuse it (the part is then deleted); `dest` appears (or an older
+    `dest` is replaced, atomically) only after both.
     """
     if checksum is not None:
         parse_checksum(checksum)  # a malformed checksum fails before anything is downloaded
@@ -264,6 +326,7 @@ def download(
     _check(url, part, limit, checksum, verify)
     digest = file_digest(part, "sha256")
     os.replace(part, dest)
+    validator_path(part).unlink(missing_ok=True)
     return digest
 
 

@@ -11,6 +11,7 @@ import sys
 import threading
 import zipfile
 from collections.abc import Iterator
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -20,14 +21,17 @@ import yaml
 
 from bench.catalogue.entries import _catalogue, named
 from bench.catalogue.local import ensure, local_dir, local_files, sidecar, status
-from bench.corpora.formats import write_bin_ground_truth, write_vectors
+from bench.corpora.formats import write_ann_hdf5, write_bin_ground_truth, write_vectors
 from bench.corpora.registry import load_corpus
 from bench.download import download, download_and_unpack, download_lock, fetch, part_path
 from bench.errors import BenchError
 
 
 class Files(BaseHTTPRequestHandler):
-    """Serves `server.files` (name -> path) with Range; `server.drop` cuts a first response."""
+    """Serves `server.files` (name -> path) with Range and If-Range, and a validator per file
+    (`server.validators[name]`: "etag" (default, from the content), "last-modified",
+    "none", or "ignore-if-range": an ETag, but Range honoured whatever If-Range says);
+    `server.drop` cuts a first response; `server.content_type` overrides the type."""
 
     def log_message(self, *args: object) -> None:
         pass
@@ -35,13 +39,21 @@ class Files(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         name = self.path.lstrip("/")
         self.server.requests.append((name, self.headers.get("Range")))
+        self.server.if_ranges.append(self.headers.get("If-Range"))
         if name not in self.server.files:
             self.send_error(404, "Not Found")
             return
         path = self.server.files[name]
         size = path.stat().st_size
+        mode = self.server.validators.get(name, "etag")
+        etag = f'"{hashlib.md5(path.read_bytes()).hexdigest()}"'
+        modified = formatdate(path.stat().st_mtime, usegmt=True)
+        validator = {"last-modified": modified, "none": None}.get(mode, etag)
         start, end = 0, size - 1
         found = re.match(r"bytes=(\d+)-(\d*)", self.headers.get("Range") or "")
+        if_range = self.headers.get("If-Range")
+        if found and if_range is not None and if_range != validator:
+            found = None if mode != "ignore-if-range" else found  # changed: the whole file
         if found:
             start = int(found.group(1))
             end = min(int(found.group(2)), size - 1) if found.group(2) else size - 1
@@ -53,8 +65,14 @@ class Files(BaseHTTPRequestHandler):
         else:
             self.send_response(200)
         self.send_header("Content-Length", str(end - start + 1))
+        self.send_header("Content-Type", self.server.content_type)
+        if mode in ("etag", "ignore-if-range"):
+            self.send_header("ETag", etag)
+        elif mode == "last-modified":
+            self.send_header("Last-Modified", modified)
         self.end_headers()
-        stop = self.server.drop.pop(name, None)  # bytes to send before dropping, once
+        cuts = self.server.drop.get(name, [])
+        stop = cuts.pop(0) if cuts else None  # bytes to send before dropping, per response
         with open(path, "rb") as handle:
             handle.seek(start)
             remaining = end - start + 1 if stop is None else min(stop, end - start + 1)
@@ -70,7 +88,8 @@ class Files(BaseHTTPRequestHandler):
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[ThreadingHTTPServer]:
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Files)
-    httpd.files, httpd.drop, httpd.requests = {}, {}, []
+    httpd.files, httpd.drop, httpd.requests, httpd.if_ranges = {}, {}, [], []
+    httpd.validators, httpd.content_type = {}, "application/octet-stream"
     httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}"
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -90,7 +109,7 @@ def _serve(server: ThreadingHTTPServer, tmp_path: Path, name: str, data: bytes) 
 def test_dropped_connection_resumes_with_range(server, tmp_path: Path) -> None:
     data = os.urandom(3_000_000)
     url = _serve(server, tmp_path, "blob", data)
-    server.drop["blob"] = 1_200_000
+    server.drop["blob"] = [1_200_000]
     digest = download(url, tmp_path / "out" / "blob", show_progress=False)
     assert (tmp_path / "out" / "blob").read_bytes() == data
     assert digest == hashlib.sha256(data).hexdigest()
@@ -98,15 +117,70 @@ def test_dropped_connection_resumes_with_range(server, tmp_path: Path) -> None:
     assert not part_path(tmp_path / "out" / "blob").exists()
 
 
-def test_part_left_by_a_killed_run_is_resumed(server, tmp_path: Path) -> None:
-    data = os.urandom(2_000_000)
+def _interrupted(server, tmp_path: Path, data: bytes, kept: int) -> tuple[str, Path]:
+    """A download that failed after `kept` bytes on every retry: its `.part` is left."""
     url = _serve(server, tmp_path, "blob", data)
     dest = tmp_path / "out" / "blob"
-    dest.parent.mkdir()
-    part_path(dest).write_bytes(data[:700_000])
+    server.drop["blob"] = [kept, 0, 0]
+    with pytest.raises(BenchError, match=rf"{kept} bytes kept in .*blob.part.*resume"):
+        download(url, dest, show_progress=False)
+    assert part_path(dest).stat().st_size == kept and not dest.exists()
+    server.requests.clear()
+    server.if_ranges.clear()
+    return url, dest
+
+
+@pytest.mark.parametrize("validator", ["etag", "last-modified"])
+def test_part_left_by_a_failed_run_is_resumed(server, tmp_path: Path, validator: str) -> None:
+    data = os.urandom(2_000_000)
+    server.validators["blob"] = validator
+    url, dest = _interrupted(server, tmp_path, data, 700_000)
     download(url, dest, show_progress=False)
     assert dest.read_bytes() == data
-    assert server.requests == [("blob", "bytes=700000-")]
+    assert server.requests == [("blob", "bytes=700000-")] and server.if_ranges[0]
+    assert not list(dest.parent.glob("blob.part*")), "no part or validator left"
+
+
+@pytest.mark.parametrize("validator", ["etag", "last-modified", "ignore-if-range"])
+def test_part_of_a_replaced_remote_file_is_never_spliced(server, tmp_path, validator) -> None:
+    """The hostile probe's splice: a part of v1, then the server holds v2 of the same size.
+    The resume sends If-Range; the download restarts and gives exactly v2, whether the
+    server answers 200 (honours If-Range) or a 206 of v2 (ignores it: a new validator)."""
+    first, second = os.urandom(2_000_000), os.urandom(2_000_000)
+    server.validators["blob"] = validator
+    url, dest = _interrupted(server, tmp_path, first, 700_000)
+    served = server.files["blob"]
+    served.write_bytes(second)
+    os.utime(served, (served.stat().st_mtime + 10,) * 2)  # Last-Modified moves on too
+    digest = download(url, dest, show_progress=False)
+    assert dest.read_bytes() == second and digest == hashlib.sha256(second).hexdigest()
+    assert server.if_ranges[0], "the resume asked If-Range"
+
+
+def test_part_without_a_validator_is_downloaded_again(server, tmp_path: Path) -> None:
+    """A server that sends neither ETag nor Last-Modified: a resume could not tell a changed
+    file, so the part is dropped and the file downloaded whole (no Range)."""
+    first, second = os.urandom(1_000_000), os.urandom(1_000_000)
+    server.validators["blob"] = "none"
+    url = _serve(server, tmp_path, "blob", second)
+    dest = tmp_path / "out" / "blob"
+    dest.parent.mkdir()
+    part_path(dest).write_bytes(first[:300_000])  # left by a killed run, as bench left them
+    download(url, dest, show_progress=False)
+    assert dest.read_bytes() == second
+    assert server.requests == [("blob", None)]
+
+
+def test_web_page_instead_of_data_names_url_and_type(server, tmp_path: Path) -> None:
+    url = _serve(server, tmp_path, "set.hdf5", b"<html><body>Sign in</body></html>")
+    server.content_type = "text/html; charset=utf-8"
+    dest = tmp_path / "out" / "set.hdf5"
+    with pytest.raises(
+        BenchError, match=rf"^cannot download {url}: the server sent a web page \(Content-Type "
+        r"text/html; charset=utf-8\), expected the data file"
+    ):  # fmt: skip
+        download(url, dest, show_progress=False)
+    assert not dest.exists() and not part_path(dest).exists()
 
 
 def test_refused_file_leaves_nothing(server, tmp_path: Path) -> None:
@@ -254,7 +328,7 @@ def test_crop_is_a_range_prefix_with_its_header_rewritten(server, crop_catalogue
     assert corpus.train.shape == (300, 8) and corpus.shipped_truth.k == 100
     base_path = ensure(entry)[0]
     assert np.fromfile(base_path, dtype="<i4", count=2).tolist() == [300, 8]
-    assert status(entry).text == "downloaded, verified"
+    assert status(entry).text == "downloaded, not verified: no checksum (shapes checked)"
     assert sidecar(base_path).exists()
 
 
@@ -360,3 +434,91 @@ def test_checksum_longer_than_its_digest_is_refused_before_downloading(
     with pytest.raises(BenchError, match=r"expected at most (32|64) hexadecimal digits"):
         fetch(url, tmp_path / "out" / "blob", checksum)
     assert server.requests == []
+
+
+@pytest.fixture
+def hdf5_catalogue(server, tmp_path: Path, bench_env: Path, monkeypatch) -> dict[str, bytes]:
+    """An ann-benchmarks family served locally: `small` without a checksum, `summed` with
+    its sha256; returns each served file's bytes."""
+    rng = np.random.default_rng(7)
+    served, files = tmp_path / "served", {}
+    served.mkdir()
+    for name in ("small", "summed"):
+        train, test = rng.standard_normal((50, 4)), rng.standard_normal((5, 4))
+        squared = ((test[:, None, :] - train[None, :, :]) ** 2).sum(-1)
+        ids = np.argsort(squared, axis=1)[:, :10]
+        path = served / f"{name}.hdf5"
+        write_ann_hdf5(path, train, test, ids, np.take_along_axis(squared, ids, 1), "euclidean")
+        server.files[path.name], files[name] = path, path.read_bytes()
+    entry = {"metric": "euclidean", "dim": 4, "train": 50, "test": 5, "bytes": 10_000}
+    digest = hashlib.sha256(files["summed"]).hexdigest()
+    folder = tmp_path / "catalogue"
+    folder.mkdir()
+    (folder / "local.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "family": "ann-benchmarks",
+                "url": f"{server.url}/{{name}}.hdf5",
+                "datasets": {"small": entry, "summed": {**entry, "checksum": f"sha256:{digest}"}},
+            }
+        )
+    )
+    monkeypatch.setenv("BENCH_CATALOGUE", str(folder))
+    monkeypatch.setenv("BENCH_CACHE", str(tmp_path / "cache"))
+    _catalogue.cache_clear()
+    return files
+
+
+def _fetch(*args: str) -> tuple[int, str]:
+    from click.testing import CliRunner
+
+    from bench.cli import cli
+
+    result = CliRunner().invoke(cli, ["fetch", *args], catch_exceptions=False)
+    return result.exit_code, " ".join(result.output.split())  # rich wraps long lines
+
+
+def test_fetch_says_verified_only_against_a_checksum(server, hdf5_catalogue) -> None:
+    code, output = _fetch("small", "summed")
+    assert code == 0, output
+    assert "small.hdf5" in output and "not verified: no checksum (shapes checked)" in output
+    assert output.count("not verified") == 1 and output.endswith(", verified)")
+    assert status(named("summed")).text == "downloaded, verified"
+    path = local_files(named("summed"))[0]
+    with open(path, "r+b") as handle:  # changed and re-recorded: only the checksum can tell
+        handle.seek(-1, os.SEEK_END)
+        handle.write(b"\x01")
+    sidecar(path).unlink()
+    ensure(named("small"), full_check=True)
+    with pytest.raises(BenchError, match=r"no checksum record"):
+        ensure(named("summed"), full_check=True)
+
+
+def test_wrong_catalogue_checksum_refuses_the_download(server, hdf5_catalogue, tmp_path) -> None:
+    server.files["summed.hdf5"].write_bytes(hdf5_catalogue["small"])  # another file
+    with pytest.raises(BenchError, match=r"checksum mismatch for .*summed.hdf5"):
+        ensure(named("summed"), show_progress=False)
+    assert not list(local_dir(named("summed")).glob("summed.hdf5*"))
+
+
+def test_forced_fetch_keeps_the_good_copy_until_the_new_one_is_checked(
+    server, hdf5_catalogue
+) -> None:
+    entry = named("small")
+    path = ensure(entry, show_progress=False)[0]
+    record = sidecar(path).read_text()
+    server.content_type = "text/html"  # a login page instead of the file
+    with pytest.raises(BenchError, match=r"the server sent a web page \(Content-Type text/html"):
+        _fetch("small", "--force")
+    assert path.read_bytes() == hdf5_catalogue["small"] and sidecar(path).read_text() == record
+    server.content_type = "application/octet-stream"
+    served = server.files.pop("small.hdf5")  # 404
+    with pytest.raises(BenchError, match=r"HTTP 404"):
+        ensure(entry, force=True, show_progress=False)
+    assert path.read_bytes() == hdf5_catalogue["small"]
+    ensure(entry, full_check=True)  # the kept copy still matches its record
+    server.files["small.hdf5"] = served
+    served.write_bytes(hdf5_catalogue["summed"])  # a new version
+    ensure(entry, force=True, show_progress=False)
+    assert path.read_bytes() == hdf5_catalogue["summed"]
+    ensure(entry, full_check=True)

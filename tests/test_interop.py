@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
+import yaml
 
 from bench.corpora.registry import load_corpus
+from bench.errors import BenchError
 from bench.groundtruth.cache import ground_truth
 from bench.interop.ann_benchmarks import export_run, import_results
 from bench.metrics.recall import recall_per_query
@@ -82,7 +87,7 @@ def test_imported_results_join_our_rows_in_the_report(run_dir: Path, tmp_path: P
             }  # fmt: skip
             handle.attrs.update(attrs)
             handle["neighbors"] = ids.astype("i")
-    assert import_results(tmp_path / "results", run_dir) == 2
+    assert import_results(tmp_path / "results", run_dir) == (2, 0)
     frame = read_results(run_dir)
     theirs = frame[frame["algorithm"] == "their-algo (ann-benchmarks)"]
     assert sorted(theirs["recall"]) == [0.5, 1.0]
@@ -91,3 +96,113 @@ def test_imported_results_join_our_rows_in_the_report(run_dir: Path, tmp_path: P
 
     text = markdown.write(build_report(run_dir), tmp_path / "report.md").read_text()
     assert "their-algo (ann-benchmarks)" in text and "hnswlib" in text
+
+
+def test_export_refuses_a_dataset_changed_since_the_run(run_dir: Path, tmp_path: Path) -> None:
+    """The hostile probe: a new seed in the YAML gave other vectors' distances, unsorted."""
+    yaml_path = Path(os.environ["BENCH_DATASETS"]) / "tiny-euclidean.yaml"
+    spec = yaml.safe_load(yaml_path.read_text())
+    measured = read_results(run_dir)["corpus_fingerprint"].iloc[0]
+    yaml_path.write_text(yaml.safe_dump({**spec, "seed": spec["seed"] + 1}))
+    with pytest.raises(
+        BenchError,
+        match=rf"corpus 'tiny-euclidean' now has fingerprint \w+, expected {measured} as in "
+        "the run",
+    ):
+        export_run(run_dir, tmp_path / "ab")
+    assert not (tmp_path / "ab").exists()
+
+
+def _exported(run_dir: Path, tmp_path: Path) -> Path:
+    export_run(run_dir, tmp_path / "ab")
+    return tmp_path / "ab"
+
+
+def test_importing_the_same_results_twice_skips_them(run_dir: Path, tmp_path: Path) -> None:
+    source = _exported(run_dir, tmp_path)
+    target = tmp_path / "imported"
+    assert import_results(source, target) == (4, 0)
+    first = read_results(target)
+    assert import_results(source, target) == (0, 4)
+    assert read_results(target).equals(first)  # the reader still accepts the run
+    extra = source / "tiny-euclidean" / "10" / "hnswlib" / "copy.hdf5"
+    shutil.copy(next(source.glob("*/*/hnswlib/*.hdf5")), extra)
+    assert import_results(source, target) == (1, 4)
+    assert len(read_results(target)) == 5
+
+
+def _edit(path: Path, attrs: dict | None = None, neighbors: np.ndarray | None = None) -> None:
+    with h5py.File(path, "r+") as handle:
+        handle.attrs.update(attrs or {})
+        if neighbors is not None:
+            del handle["neighbors"]
+            handle["neighbors"] = neighbors
+
+
+def _neighbors(path: Path) -> np.ndarray:
+    with h5py.File(path, "r") as handle:
+        return handle["neighbors"][()]
+
+
+def _bad_ids(ids: np.ndarray, at: tuple[int, int], value: int) -> np.ndarray:
+    ids = ids.copy()
+    ids[at] = value
+    return ids
+
+
+@pytest.mark.parametrize(
+    ("attrs", "change", "expected"),
+    [
+        ({"best_search_time": 0.0}, None, r"best_search_time=0.0, expected a positive number"),
+        ({"count": 0}, None, r"count=0, expected a positive integer"),
+        ({"count": "ten"}, None, r"count='ten', expected a positive integer"),
+        ({"count": 2.5}, None, r"count=2.5, expected a positive integer"),
+        ({"best_search_time": "fast"}, None, r"best_search_time='fast', expected a positive"),
+        ({"index_size": "big"}, None, r"index_size='big', expected a number >= 0"),
+        ({}, lambda ids: ids[:, 0], r"neighbors shape=\(40,\), expected 2-D"),
+        ({}, lambda ids: ids[:, :5], r"neighbors shape=\(40, 5\), expected .*count=10"),
+        ({}, lambda ids: ids.astype("f") + 0.5, r"neighbors dtype=float32, expected integer"),
+        ({}, lambda ids: _bad_ids(ids, (3, 2), 10**8), r"neighbors\[3, 2\]=100000000, expected"),
+        ({}, lambda ids: _bad_ids(ids, (0, 1), -5), r"neighbors\[0, 1\]=-5, expected .*-1"),
+        (
+            {},
+            lambda ids: _bad_ids(ids, (2, 4), ids[2, 1]),
+            r"neighbors row 2 holds id \d+ more than once",
+        ),
+    ],
+)
+def test_odd_result_file_is_one_line_naming_file_and_attribute(
+    run_dir: Path, tmp_path: Path, attrs: dict, change, expected: str
+) -> None:
+    source = _exported(run_dir, tmp_path)
+    path = next(source.glob("*/*/*/*.hdf5"))
+    _edit(path, attrs, None if change is None else change(_neighbors(path)))
+    with pytest.raises(BenchError, match=rf"^{re.escape(str(path))}: {expected}") as raised:
+        import_results(source, tmp_path / "imported")
+    assert "\n" not in str(raised.value)
+    assert not (tmp_path / "imported").exists(), "nothing appended before every file is checked"
+
+
+def test_text_file_named_hdf5_and_unknown_dataset_name_the_file(run_dir, tmp_path) -> None:
+    source = _exported(run_dir, tmp_path)
+    text = source / "tiny-euclidean" / "10" / "hnswlib" / "r.hdf5"
+    text.write_text("not hdf5")
+    with pytest.raises(BenchError, match=rf"^{re.escape(str(text))}: not a readable HDF5 file"):
+        import_results(source, tmp_path / "imported")
+    text.unlink()
+    path = next(source.glob("*/*/*/*.hdf5"))
+    _edit(path, {"dataset": "no-such-set"})
+    with pytest.raises(BenchError, match=rf"^{re.escape(str(path))}: dataset='no-such-set': "):
+        import_results(source, tmp_path / "imported")
+
+
+def test_minus_one_padding_is_a_miss(run_dir: Path, tmp_path: Path) -> None:
+    """ann-benchmarks pads short answers with -1 (results.store_results): accepted, scored
+    as misses."""
+    source = _exported(run_dir, tmp_path)
+    path = next(source.glob("*/*/hnswlib/*.hdf5"))
+    ids = _neighbors(path)
+    _edit(path, neighbors=np.where(np.arange(ids.shape[1]) >= 5, -1, ids).astype("i"))
+    import_results(source, tmp_path / "imported")
+    frame = read_results(tmp_path / "imported")
+    assert frame.loc[frame["build_params"].str.contains(path.stem), "recall"].iloc[0] <= 0.5

@@ -13,12 +13,13 @@ import numpy as np
 from bench import paths
 from bench.config import read_yaml
 from bench.corpora.corpus import check_metric
+from bench.download import parse_checksum
 from bench.errors import BenchError
 
 GT_K = 100  # neighbours per query in every published ground-truth file
 BIN_SUFFIX = {"uint8": "u8bin", "int8": "i8bin", "float32": "fbin"}
 ENTRY_KEYS = {
-    "ann-benchmarks": {"metric", "dim", "train", "test", "bytes", "note", "generate"},
+    "ann-benchmarks": {"metric", "dim", "train", "test", "bytes", "note", "generate", "checksum"},
     "big-ann-benchmarks": {
         "metric", "dim", "dtype", "train", "test", "base", "base_rows", "queries",
         "ground_truth", "note",
@@ -34,6 +35,7 @@ class Remote:
     filename: str
     size: int | None = None  # expected bytes on disk, when known before downloading
     prefix_rows: int | None = None  # crop: keep the first rows and rewrite the header count
+    checksum: str | None = None  # `sha256:<hex>` or `md5:<hex>` the download must match
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,12 @@ def _ann_benchmarks(name: str, entry: dict[str, Any], data: dict[str, Any], wher
         raise BenchError(f"{where}: generate={entry['generate']!r}, expected a mapping")
     url = str(data.get("url", "")).format(name=name)
     size = _count(entry, "bytes", where)
+    checksum = entry.get("checksum")
+    if checksum is not None:
+        try:
+            parse_checksum(str(checksum))
+        except BenchError as exc:
+            raise BenchError(f"{where}: {exc}") from exc
     return {
         "size_bytes": size,
         "ground_truth": (
@@ -80,7 +88,9 @@ def _ann_benchmarks(name: str, entry: dict[str, Any], data: dict[str, Any], wher
             if entry.get("generate") is not None
             else str(data.get("ground_truth", ""))
         ),
-        "remotes": () if entry.get("generate") is not None else (Remote(url, f"{name}.hdf5"),),
+        "remotes": ()
+        if entry.get("generate") is not None
+        else (Remote(url, f"{name}.hdf5", checksum=checksum and str(checksum)),),
         "generate": entry.get("generate"),
     }
 

@@ -1,10 +1,12 @@
 """Named datasets on disk: where their files live in the cache, their status, getting them.
 
 Each downloaded file has a sidecar `<file>.sha256.json` written when it was first downloaded
-and verified: its sha256, size and mtime. Reuse checks the file against it: a full sha256
-when asked (`bench fetch`), else size and mtime (cheap, for every worker that opens the
-corpus), falling back to the full hash when those changed. A file that no longer matches is
-refused, never silently used.
+and checked (its shapes, and the catalogue's checksum when it gives one): its sha256, size
+and mtime. Without a catalogue checksum that sha256 only detects later changes to the local
+copy, so such a file is reported as "not verified: no checksum". Reuse checks the file
+against it: a full sha256 when asked (`bench fetch`), else size and mtime (cheap, for every
+worker that opens the corpus), falling back to the full hash when those changed. A file
+that no longer matches is refused, never silently used.
 """
 
 from __future__ import annotations
@@ -19,7 +21,14 @@ from bench import paths
 from bench.catalogue.entries import BIN_SUFFIX, GT_K, NamedDataset, Remote
 from bench.catalogue.generate import generate_random
 from bench.corpora.formats import read_ann_hdf5
-from bench.download import download, download_lock, file_digest, part_path
+from bench.download import (
+    discard_part,
+    download,
+    download_lock,
+    file_digest,
+    matches,
+    part_path,
+)
 from bench.errors import BenchError
 from bench.storage import write_bytes_atomic
 
@@ -40,7 +49,7 @@ def sidecar(path: Path) -> Path:
 
 @dataclass(frozen=True)
 class Status:
-    text: str  # not downloaded | partial | downloaded, verified | generated | not generated
+    text: str  # not downloaded | partial | downloaded, (not) verified | (not) generated
     bytes_on_disk: int
 
 
@@ -50,7 +59,7 @@ def status(entry: NamedDataset) -> Status:
     if entry.generated:
         return Status("generated" if files[0].exists() else "not generated (offline)", on_disk)
     if all(p.exists() and sidecar(p).exists() for p in files):
-        return Status("downloaded, verified", on_disk)
+        return Status(f"downloaded, {verification(entry)}", on_disk)
     partial = sum(part_path(p).stat().st_size for p in files if part_path(p).exists())
     if partial or on_disk:
         return Status("partial (resumable)", on_disk + partial)
@@ -88,6 +97,15 @@ def _check_bin(entry: NamedDataset, remote: Remote, path: Path) -> None:
             np.array([remote.prefix_rows], dtype="<u4").tofile(handle)
 
 
+def verification(entry: NamedDataset) -> str:
+    """How far the entry's local files are checked, in the user's words."""
+    if entry.generated:
+        return "generated here"
+    if all(remote.checksum for remote in entry.remotes):
+        return "verified"
+    return "not verified: no checksum (shapes checked)"
+
+
 def check_structure(entry: NamedDataset, remote: Remote | None, path: Path) -> None:
     """Shapes and headers against the catalogue (BenchError naming the file if wrong)."""
     if remote is None or remote.filename.endswith(".hdf5"):
@@ -102,7 +120,7 @@ def _record(path: Path, url: str, digest: str) -> None:
     write_bytes_atomic(sidecar(path), json.dumps(record, indent=1).encode())
 
 
-def _check_reuse(entry: NamedDataset, path: Path, full: bool) -> None:
+def _check_reuse(entry: NamedDataset, remote: Remote, path: Path, full: bool) -> None:
     side = sidecar(path)
     if not side.exists():
         raise BenchError(
@@ -110,6 +128,11 @@ def _check_reuse(entry: NamedDataset, path: Path, full: bool) -> None:
             f"one; run `bench fetch {entry.name} --force` to download it again"
         )
     record = json.loads(side.read_text())
+    if full and remote.checksum and not matches(path, remote.checksum):
+        raise BenchError(
+            f"{path}: does not match the catalogue's checksum {remote.checksum}: expected "
+            f"the published file; run `bench fetch {entry.name} --force`"
+        )
     stat = path.stat()
     if not full and (stat.st_size, stat.st_mtime_ns) == (record["size"], record["mtime_ns"]):
         return
@@ -125,24 +148,27 @@ def _check_reuse(entry: NamedDataset, path: Path, full: bool) -> None:
 def ensure(
     entry: NamedDataset, full_check: bool = False, force: bool = False, show_progress: bool = True
 ) -> list[Path]:
-    """The dataset's local files, downloaded (or generated) and verified as needed."""
+    """The dataset's local files, downloaded (or generated) and verified as needed.
+
+    `force` downloads every file again from scratch; each local copy is replaced only when
+    its new download is complete and checked, so a failed one leaves the old copy in place.
+    """
     files = local_files(entry)
-    if force:
-        for path in files:
-            with download_lock(path):  # not under a download still writing it
-                for stale in (path, sidecar(path), part_path(path)):
-                    stale.unlink(missing_ok=True)
     if entry.generated:
-        if not files[0].exists():
-            generate_random(entry, files[0])
+        with download_lock(files[0]):
+            if force or not files[0].exists():
+                files[0].unlink(missing_ok=True)
+                generate_random(entry, files[0])
         return files
     for remote, path in zip(entry.remotes, files, strict=True):
         # Processes fetching the same set take turns: the second reuses the first one's file
         # instead of appending to the same `.part`.
         with download_lock(path):
-            if path.exists():
-                _check_reuse(entry, path, full_check)
+            if path.exists() and not force:
+                _check_reuse(entry, remote, path, full_check)
                 continue
+            if force:
+                discard_part(part_path(path))  # a fresh download, not a resumed one
             limit = remote.size if remote.prefix_rows is not None else None
             digest = download(
                 remote.url,
@@ -150,6 +176,7 @@ def ensure(
                 limit=limit,
                 verify=lambda part, r=remote: check_structure(entry, r, part),
                 show_progress=show_progress,
+                checksum=remote.checksum,
             )
             _record(path, remote.url, digest)
     return files

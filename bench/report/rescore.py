@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.corpora.registry import corpus_from_spec, dataset_spec
+from bench.corpora.measured import measured_corpus
 from bench.errors import BenchError
 from bench.groundtruth.cache import ground_truth
 from bench.metrics.labels import average_precision_at_k, precision_at_k, relevance
@@ -40,12 +40,7 @@ def rescore_frame(
     corpora, truths = {}, {}
     for index, row in rows.iterrows():
         if row["corpus"] not in corpora:
-            corpus = corpus_from_spec(row["corpus"], dataset_spec(row["corpus"]))
-            if corpus.fingerprint != row["corpus_fingerprint"]:
-                raise BenchError(
-                    f"{run_dir}: corpus {row['corpus']!r} now has fingerprint "
-                    f"{corpus.fingerprint}, expected {row['corpus_fingerprint']} as in the run"
-                )
+            corpus = measured_corpus(run_dir, row["corpus"], row["corpus_fingerprint"])
             corpora[row["corpus"]], truths[row["corpus"]] = corpus, ground_truth(corpus)
         corpus, truth = corpora[row["corpus"]], truths[row["corpus"]]
         at = int(row["k"]) if k is None else k

@@ -3,13 +3,16 @@
 OUT/index.html links every page; OUT/run/<run>.html is each run's report;
 OUT/corpus/<corpus>.html puts every run's measurements of one corpus on the same panels (a
 series per algorithm and run); OUT/algorithm/<algorithm>.html follows one algorithm across
-corpora and runs. All pages share OUT/plotly.min.js, so the folder works offline from disk
-or any static file server.
+corpora and runs. A page's file name is the name's slug, with a short hash of the name
+added when two names share a slug (`c+1`, `c=1`), so no page replaces another. All pages
+share OUT/plotly.min.js, so the folder works offline from disk or any static file server.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections import Counter
 from collections.abc import Sequence
 from html import escape
 from pathlib import Path
@@ -32,13 +35,39 @@ def slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "unnamed"
 
 
+def page_names(names: Sequence[str]) -> dict[str, str]:
+    """Each distinct name's page file name: its slug, plus a short hash of the name itself
+    for every name whose slug another shares (`c+1` and `c=1` both slugify to `c-1`; case
+    is ignored, as some file systems do), so no page overwrites another."""
+    unique = list(dict.fromkeys(names))
+    slugs = {name: slug(name) for name in unique}
+    shared = Counter(s.lower() for s in slugs.values())
+    pages = {
+        name: f"{s}-{_short_hash(name)}" if shared[s.lower()] > 1 else s
+        for name, s in slugs.items()
+    }
+    if len({page.lower() for page in pages.values()}) < len(pages):  # a slug like `x-1a2b3c4d`
+        pages = {name: f"{s}-{_short_hash(name)}" for name, s in slugs.items()}
+    return {name: f"{page}.html" for name, page in pages.items()}
+
+
+def _short_hash(name: str) -> str:
+    return hashlib.sha256(name.encode()).hexdigest()[:8]
+
+
 def run_names(run_dirs: Sequence[Path]) -> list[str]:
-    """Each run's folder name, with its parent's name prepended where two would collide."""
-    names = [path.resolve().name for path in run_dirs]
-    return [
-        f"{path.resolve().parent.name}-{name}" if names.count(name) > 1 else name
-        for path, name in zip(run_dirs, names, strict=True)
-    ]
+    """Each run's name: its folder's name, or as many trailing path parts as tell it apart
+    from the other runs (`/a/x/r` and `/b/x/r` become `a/x/r` and `b/x/r`)."""
+    parts = [path.resolve().parts for path in run_dirs]
+    names = []
+    for mine in parts:
+        depth = 1
+        while depth < len(mine) and any(
+            other != mine and other[-depth:] == mine[-depth:] for other in parts
+        ):
+            depth += 1
+        names.append("/".join(mine[-depth:]))
+    return names
 
 
 def all_points(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -49,16 +78,22 @@ def all_points(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 def write_site(out: Path, run_dirs: Sequence[Path]) -> list[Path]:
     """Write the site into OUT; return the pages written (index first)."""
+    run_dirs = list(dict.fromkeys(path.resolve() for path in run_dirs))  # each run once
     names = run_names(run_dirs)
     frames = {name: read_results(path) for name, path in zip(names, run_dirs, strict=True)}
     points = all_points(frames)
     out.mkdir(parents=True, exist_ok=True)
     write_bytes_atomic(out / PLOTLY_JS, assets.plotly_js().encode())
     pages: dict[str, list[tuple[str, Path]]] = {"run": [], "corpus": [], "algorithm": []}
+    files = {
+        "run": page_names(names),
+        "corpus": page_names(points["corpus"].astype(str).tolist()),
+        "algorithm": page_names(points["algorithm"].astype(str).tolist()),
+    }
     for name, path in zip(names, run_dirs, strict=True):
         report = build_report(path)
         body = _nav() + html.body(report)
-        target = out / "run" / f"{slug(name)}.html"
+        target = out / "run" / files["run"][name]
         pages["run"].append((name, _write(target, report.title, body)))
     for corpus, mine in points.groupby("corpus", sort=True):
         several_runs = mine["run"].nunique() > 1
@@ -68,12 +103,12 @@ def write_site(out: Path, run_dirs: Sequence[Path]) -> list[Path]:
             else mine["algorithm"]
         )
         body = _nav() + _sections([part for _, part in panel_sections(relabelled)])
-        target = out / "corpus" / f"{slug(str(corpus))}.html"
+        target = out / "corpus" / files["corpus"][str(corpus)]
         pages["corpus"].append((str(corpus), _write(target, f"Corpus {corpus}", body)))
     for algorithm, mine in points.groupby("algorithm", sort=True):
         relabelled = mine.assign(algorithm=mine["algorithm"] + SEPARATOR + mine["run"])
         body = _nav() + _sections([part for _, part in panel_sections(relabelled)])
-        target = out / "algorithm" / f"{slug(str(algorithm))}.html"
+        target = out / "algorithm" / files["algorithm"][str(algorithm)]
         pages["algorithm"].append((str(algorithm), _write(target, f"Algorithm {algorithm}", body)))
     index = out / "index.html"
     write_bytes_atomic(index, _index(out, pages, frames).encode())
