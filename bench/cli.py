@@ -484,9 +484,11 @@ def compare(
     """Compare CURRENT against BASELINE (run dirs or results files).
 
     Exit 0: pass; 1: a regression (recall, QPS beyond the noise, build time, failed or missing
-    rows, invalid QPS); 3: no regression but some QPS rows too noisy to judge; 2: bad input, or
-    nothing to judge (no ok row in the baseline; no row matched and no job newly failed)."""
+    rows, invalid QPS); 3: no regression but some QPS rows too noisy to judge; 2: bad input,
+    nothing to judge (no ok row in the baseline; no row matched and no job newly failed), or
+    the --markdown file could not be written (then nothing is printed and the old file stays)."""
     from bench.report.compare import Thresholds, compare_runs, render_markdown
+    from bench.storage import write_bytes_atomic
 
     thresholds = Thresholds(
         recall_tolerance=recall_tolerance,
@@ -497,10 +499,9 @@ def compare(
     )
     result = compare_runs(baseline, current, thresholds, normalized=normalize)
     text = render_markdown(result)
+    if markdown_file is not None:  # first: a failed write exits 2 (an IO error), never 1
+        write_bytes_atomic(markdown_file, text.encode())
     click.echo(text)
-    if markdown_file is not None:
-        markdown_file.parent.mkdir(parents=True, exist_ok=True)
-        markdown_file.write_text(text)
     if result.exit_code:
         raise SystemExit(result.exit_code)
 
@@ -679,6 +680,20 @@ def _on_sigterm(signum: int, frame: object) -> None:
     raise _Terminated
 
 
+_WRITTEN_ATOMICALLY = "the files already written are complete, and nothing was half-written"
+_INTERRUPTED = {  # what an interrupted command leaves, by command
+    "run": "finished jobs are saved; run the same command to resume",
+    "plot": _WRITTEN_ATOMICALLY,
+    "report": _WRITTEN_ATOMICALLY,
+    "compare": _WRITTEN_ATOMICALLY,
+}
+
+
+def _command() -> str:
+    """The subcommand named on the command line (the first word that is a command)."""
+    return next((word for word in sys.argv[1:] if word in cli.commands), "")
+
+
 def main() -> None:
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
@@ -689,14 +704,15 @@ def main() -> None:
     except click.exceptions.Abort as exc:
         terminated = isinstance(exc.__context__, _Terminated)
         console.print(
-            f"{'terminated' if terminated else 'interrupted'}: finished jobs are saved; "
-            "run the same command to resume"
+            f"{'terminated' if terminated else 'interrupted'}: "
+            f"{_INTERRUPTED.get(_command(), _INTERRUPTED['run'])}"
         )
         sys.exit(143 if terminated else 130)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
     except OSError as exc:  # full disk, read-only folder, missing file: say which, no traceback
-        where = f": {exc.filename}" if exc.filename else ""
-        console.print(Text("error:", style="red"), f"{exc.strerror or exc}{where}", soft_wrap=True)
-        sys.exit(1)
+        # exit 2, as for other bad input: 1 means a regression to `compare` and `ab`
+        where = f"{exc.filename}: " if exc.filename else ""
+        console.print(Text("error:", style="red"), f"{where}{exc.strerror or exc}", soft_wrap=True)
+        sys.exit(2)

@@ -79,6 +79,10 @@ def atomic_path(final: Path) -> Iterator[Path]:
         yield tmp_path
         os.chmod(tmp_path, 0o666 & ~_process_umask())
         os.replace(tmp_path, final)
+    except OSError as exc:
+        if exc.errno is not None and exc.filename in (None, tmp):  # a full disk names no
+            exc.filename = str(final)  # file, or our temporary one: name the file written
+        raise
     finally:
         tmp_path.unlink(missing_ok=True)
 

@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from PIL import Image, ImageOps
 
 from bench.extractors.decode import decode_rgb
+from bench.report.png import save_figure
 
 TSNE_POINTS = 400  # points (with thumbnails) kept for the interactive t-SNE: bounds the report
 THUMB_PX = 48
@@ -49,9 +50,7 @@ def plot_tsne(
     ax.set_xticks([])
     ax.set_yticks([])
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def thumbnail_grid(
@@ -163,9 +162,7 @@ def query_figure(rows: list[QueryResults], thumb: int = 96) -> Figure:
 def query_grid(rows: list[QueryResults], path: Path, thumb: int = 96) -> Path:
     """query_figure written as a PNG."""
     fig = query_figure(rows, thumb)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=100)
 
 
 def plot_pca_sweep(frame: pd.DataFrame, path: Path) -> Path:
@@ -186,9 +183,7 @@ def plot_pca_sweep(frame: pd.DataFrame, path: Path) -> Path:
         ax.set_ylabel(label)
     fig.suptitle("PCA sweep (fitted on the train split only)")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_throughput(frame: pd.DataFrame, path: Path) -> Path:
@@ -206,9 +201,7 @@ def plot_throughput(frame: pd.DataFrame, path: Path) -> Path:
     ax.set_ylabel("images / s (inference only)")
     ax.set_title("Extractor throughput: onnxruntime vs torch eager")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_tsne_pair(
@@ -232,6 +225,4 @@ def plot_tsne_pair(
         ax.set_yticks([])
     axes[1].legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

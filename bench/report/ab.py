@@ -16,6 +16,7 @@ import pandas as pd
 
 from bench.metrics.spread import judge, mean_interval, narrow
 from bench.report import markdown
+from bench.storage import write_bytes_atomic
 
 POINT = ["job", "point", "mode"]
 
@@ -131,10 +132,13 @@ def render_markdown(summary: pd.DataFrame, a: str, b: str, notes: list[str]) -> 
 
 
 def write(summary: pd.DataFrame, observations: pd.DataFrame, text: str, run_dir: Path) -> None:
-    run_dir.mkdir(parents=True, exist_ok=True)
-    summary.to_csv(run_dir / "ab.csv", index=False)
-    observations.to_csv(run_dir / "ab-observations.csv", index=False)
-    (run_dir / "ab.md").write_text(text)
+    """Write ab.csv, ab-observations.csv and ab.md, each atomically (a full disk or Ctrl-C
+    leaves the previous file, never a cut one)."""
+    write_bytes_atomic(run_dir / "ab.csv", summary.to_csv(index=False).encode())
+    write_bytes_atomic(
+        run_dir / "ab-observations.csv", observations.to_csv(index=False).encode()
+    )
+    write_bytes_atomic(run_dir / "ab.md", text.encode())
 
 
 def _num(value: float) -> str:

@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
+from bench.report.png import save_figure
 from bench.report.points import operating_points, panels, pareto_front
 
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h")
@@ -51,7 +52,5 @@ def plot_pareto(frame: pd.DataFrame, out_dir: Path, mode: str = "single") -> lis
         ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
         fig.tight_layout()
         path = out_dir / f"pareto-{panel.slug}-{mode}.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        written.append(path)
+        written.append(save_figure(fig, path))
     return written

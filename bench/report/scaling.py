@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from bench.report.png import save_figure
 from bench.results.identity import CORPUS, curve_labels
 from bench.results.rundir import GROUNDTRUTH_CSV
 from bench.storage import write_bytes_atomic
@@ -215,8 +216,7 @@ def _plot_measure(
         title_fontsize=8,
     )
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def plot_scaling(

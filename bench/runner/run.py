@@ -170,16 +170,34 @@ def _save(
     write_answers: Callable[[], None] = lambda: None,
 ) -> None:
     """Write a job's answers, then append its rows; when either fails, keep the rows in a
-    spill file and stop the run with one line saying where they are."""
+    spill file and stop the run with one line saying where they are.
+
+    When the answers themselves could not be written, the kept rows' `answers` column is
+    blanked and the message says they are lost: the rows must not cite an npz that does not
+    exist (`bench rescore` failed for the whole run after such rows were restored), and the
+    answers are not kept elsewhere: they can be far larger than the rows, the disk that
+    refused them is often the one the spill would go to, and one file restored by one
+    command cannot be half restored. The rows' measures (recall at the run's k, QPS) stand;
+    `bench rescore` skips rows without answers."""
+    answers_written = False
     try:
         write_answers()  # before the rows that cite them
+        answers_written = True
         append_rows(run_dir, rows)
     except (OSError, BenchError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        where = f" ({exc.filename})" if isinstance(exc, OSError) and exc.filename else ""
+        lost = ""
+        if not answers_written and any(row.get("answers") for row in rows):
+            rows = [{**row, "answers": ""} for row in rows]
+            lost = (
+                "; their answers could not be written and are lost (the kept rows cite none; "
+                "`bench rescore` skips them)"
+            )
         spill = spill_rows(run_dir, rows)
         results = run_dir / RESULTS_CSV
         raise BenchError(
-            f"cannot write the {len(rows)} rows of {what} to {run_dir} ({reason}); they are "
-            f"kept in {spill}: once fixed, add them with `{restore_command(spill, results)}`, "
-            f"then run again to finish the other jobs"
+            f"cannot write the {len(rows)} rows of {what} to {run_dir} ({reason}{where}); "
+            f"they are kept in {spill}{lost}: once fixed, add them with "
+            f"`{restore_command(spill, results)}`, then run again to finish the other jobs"
         ) from exc
