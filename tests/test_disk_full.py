@@ -185,10 +185,12 @@ def test_a_full_tmpfs_keeps_the_old_comparison_and_names_it(run_dir: Path, tmp_p
     try:
         comment = full / "pr.md"
         comment.write_text("an older PR comment\n")
-        with open(full / "filler", "wb", buffering=0) as filler:
-            with pytest.raises(OSError, match="No space left on device"):
-                while True:
-                    filler.write(b"\0" * 4096)
+        with (
+            open(full / "filler", "wb", buffering=0) as filler,
+            pytest.raises(OSError, match="No space left on device"),
+        ):
+            while True:
+                filler.write(b"\0" * 4096)
         result = bench("compare", run_dir, run_dir, "--markdown", comment)
         assert result.returncode == 2, result.stdout + result.stderr
         assert error_line(result) == f"error: {comment}: No space left on device"

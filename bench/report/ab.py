@@ -135,9 +135,7 @@ def write(summary: pd.DataFrame, observations: pd.DataFrame, text: str, run_dir:
     """Write ab.csv, ab-observations.csv and ab.md, each atomically (a full disk or Ctrl-C
     leaves the previous file, never a cut one)."""
     write_bytes_atomic(run_dir / "ab.csv", summary.to_csv(index=False).encode())
-    write_bytes_atomic(
-        run_dir / "ab-observations.csv", observations.to_csv(index=False).encode()
-    )
+    write_bytes_atomic(run_dir / "ab-observations.csv", observations.to_csv(index=False).encode())
     write_bytes_atomic(run_dir / "ab.md", text.encode())
 
 
