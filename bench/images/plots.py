@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from PIL import Image, ImageOps
 
 from bench.extractors.decode import decode_rgb
-from bench.report.png import save_figure
+from bench.figures import save_figure
 
 TSNE_POINTS = 400  # points (with thumbnails) kept for the interactive t-SNE: bounds the report
 THUMB_PX = 48

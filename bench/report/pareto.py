@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from bench.report.png import save_figure
+from bench.figures import save_figure
 from bench.report.points import operating_points, panels, pareto_front
 
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h")

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from bench.report.png import save_figure
+from bench.figures import save_figure
 from bench.results.identity import CORPUS, curve_labels
 from bench.results.rundir import GROUNDTRUTH_CSV
 from bench.storage import write_bytes_atomic
