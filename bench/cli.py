@@ -153,7 +153,7 @@ def run(
     from bench.runner.run import run_suite
     from bench.runner.suite import load_suite
 
-    if suite_name and Path(suite_name).is_dir():
+    if suite_name and paths.names_a_path(suite_name) and Path(suite_name).is_dir():
         raise BenchError(
             f"--suite {suite_name} is a folder: expected a suite name (suites/<name>.yaml) "
             f"or the path of a suite YAML file"

@@ -7,6 +7,7 @@ import ctypes
 import errno
 import hashlib
 import json
+import logging
 import mmap
 import os
 import shutil
@@ -24,6 +25,7 @@ from filelock import FileLock, Timeout
 from bench import paths
 from bench.errors import BenchError
 
+log = logging.getLogger(__name__)
 MADV_DONTNEED = 4
 _LIBC = ctypes.CDLL(None) if sys.platform.startswith("linux") else None
 
@@ -158,13 +160,36 @@ def locked(path: Path, timeout_s: float = 600.0) -> Iterator[None]:
         lock.release()
 
 
-def open_npy_for_writing(tmp: Path, shape: tuple[int, ...], dtype: Any) -> np.memmap:
+@contextmanager
+def making(final: Path) -> Iterator[None]:
+    """Held while the cached file `final` is made, so that two runs sharing a cache make it
+    once: the second waits here, and must check again for `final` once inside.
+
+    The lock is a hidden file beside `final`. There is no time limit (a 100M corpus or its
+    ground truth takes many minutes); a holder killed outright cannot block the others,
+    since the OS releases its flock with the process."""
+    lock = FileLock(final.with_name(f".{final.name}.lock"), is_singleton=True)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        log.info("waiting for another process making %s", final)
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def open_npy_for_writing(
+    tmp: Path, shape: tuple[int, ...], dtype: Any, final: Path | None = None
+) -> np.memmap:
+    """A new `.npy` at `tmp` (to become `final`), memory-mapped, its blocks reserved."""
     array = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=shape)
-    reserve_blocks(tmp)
+    reserve_blocks(tmp, final)
     return array
 
 
-def reserve_blocks(path: Path) -> None:
+def reserve_blocks(path: Path, final: Path | None = None) -> None:
     """Allocate the disk blocks of the sparse file `path` now, or fail with a clear error.
 
     The files written through a memory map start sparse; a full disk would then kill the
@@ -182,12 +207,18 @@ def reserve_blocks(path: Path) -> None:
         if exc.errno in (errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
             return  # a file system that cannot tell: the write itself will
         raise BenchError(
-            f"{path.parent}: cannot reserve {size / 1e6:,.0f} MB for a cached file "
-            f"({exc.strerror}; {free / 1e6:,.0f} MB were free): expected room for the whole "
+            f"{path.parent}: cannot reserve {_megabytes(size)} MB for the cached file "
+            f"{(final or path).name} "
+            f"({exc.strerror}; {_megabytes(free)} MB were free): expected room for the whole "
             f"file; free some space or set BENCH_CACHE to a larger disk"
         ) from exc
     finally:
         os.close(fd)
+
+
+def _megabytes(size: int) -> str:
+    """Whole megabytes, with a decimal below 10 MB (a ground truth may be 0.2 MB)."""
+    return f"{size / 1e6:,.1f}" if size < 10e6 else f"{size / 1e6:,.0f}"
 
 
 def load_npy(path: Path) -> np.ndarray:
@@ -206,11 +237,14 @@ def cached_npy(
 ) -> np.ndarray:
     """Return the memory-mapped array at `path`, creating it with `fill` (chunked) if absent."""
     if not path.exists():
-        with atomic_path(path) as tmp:
-            array = open_npy_for_writing(tmp, shape, dtype)
-            fill(array)
-            array.flush()
-            del array
+        with making(path):
+            if not path.exists():
+                log.info("making the cached file %s", path)
+                with atomic_path(path) as tmp:
+                    array = open_npy_for_writing(tmp, shape, dtype, path)
+                    fill(array)
+                    array.flush()
+                    del array
     array = load_npy(path)
     if array.shape != tuple(shape) or array.dtype != np.dtype(dtype):
         raise BenchError(
@@ -226,15 +260,19 @@ def cached_bin(path: Path, shape: tuple[int, int], dtype: Any, fill: Callable) -
     rows, which `fill` writes chunk by chunk into a memory map), atomically like `cached_npy`."""
     if path.exists():
         return path
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as handle:
-            np.array(shape, dtype="<i4").tofile(handle)
-            handle.truncate(8 + shape[0] * shape[1] * np.dtype(dtype).itemsize)
-        reserve_blocks(tmp)
-        rows = np.memmap(tmp, dtype=dtype, mode="r+", offset=8, shape=shape)
-        fill(rows)
-        rows.flush()
-        del rows
+    with making(path):
+        if path.exists():
+            return path
+        log.info("making the cached file %s", path)
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as handle:
+                np.array(shape, dtype="<i4").tofile(handle)
+                handle.truncate(8 + shape[0] * shape[1] * np.dtype(dtype).itemsize)
+            reserve_blocks(tmp, path)
+            rows = np.memmap(tmp, dtype=dtype, mode="r+", offset=8, shape=shape)
+            fill(rows)
+            rows.flush()
+            del rows
     return path
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -60,7 +59,7 @@ class NamedDataset:
 
 
 def catalogue_dir() -> Path:
-    return Path(os.environ.get("BENCH_CATALOGUE", paths.PROJECT_ROOT / "datasets" / "catalogue"))
+    return paths.catalogue_dir()
 
 
 def _count(entry: dict[str, Any], key: str, where: str) -> int:

@@ -174,6 +174,16 @@ def check_spec(spec: dict[str, Any], where: str) -> None:
     kind_params(KINDS[_kind(spec, where)][0], spec, where)
 
 
+def declared_size(spec: dict[str, Any]) -> tuple[int, int] | None:
+    """The train and query counts a synthetic spec declares (known before it is generated);
+    None for the kinds whose sizes are known once loaded."""
+    kind = spec.get("kind")
+    if kind not in ("synthetic", "synthetic-bytes"):
+        return None
+    params = kind_params(KINDS[kind][0], spec, f"dataset spec {spec!r}")
+    return params.n, params.queries
+
+
 def corpus_from_spec(name: str, spec: dict[str, Any]) -> Corpus:
     """The corpus of a dataset spec; its kind's function checks the kind's keys."""
     kind = _kind(spec, f"dataset {name!r}")

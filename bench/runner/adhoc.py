@@ -18,6 +18,7 @@ import yaml
 from bench.backends.registry import algorithms, expand, get_algorithm
 from bench.config import parse_yaml
 from bench.errors import BenchError
+from bench.paths import names_a_path
 from bench.runner.suite import Suite
 
 SET_FORM = "expected ALGORITHM.PARAM=V1,V2,... of comma-separated scalars (e.g. hnswlib.M=16,32)"
@@ -26,7 +27,7 @@ SET_FORM = "expected ALGORITHM.PARAM=V1,V2,... of comma-separated scalars (e.g. 
 def adhoc_suite(dataset: str, algorithms: tuple[str, ...] | None, **settings: Any) -> Suite:
     """A one-dataset suite named after the dataset (a path's stem), default settings."""
     path = Path(dataset)
-    if path.is_dir():
+    if names_a_path(dataset) and path.is_dir():
         raise BenchError(
             f"--dataset {dataset} is a folder: expected a dataset name (`bench datasets`), a "
             "dataset YAML or a vector file (.hdf5, .fvecs, .bvecs, .fbin, .u8bin, .npy, ...)"

@@ -8,6 +8,7 @@ from typing import Any
 
 from bench.backends.registry import Algorithm, algorithms, get_algorithm
 from bench.corpora.corpus import Corpus
+from bench.corpora.registry import declared_size
 from bench.errors import BackendUnavailable, BenchError
 from bench.runner.adhoc import grids_for
 from bench.runner.job import Job
@@ -91,13 +92,23 @@ def measurable_modes(suite: Suite, algorithm: Algorithm) -> tuple[tuple[str, ...
 
 def check_counts(suite: Suite, corpus_name: str, corpus: Corpus) -> int:
     """The number of queries a job searches; k and warm-up must fit the corpus."""
-    if suite.k > len(corpus.train):
+    return _check_fits(suite, corpus_name, len(corpus.train), len(corpus.queries))
+
+
+def check_declared_counts(suite: Suite, corpus_name: str, spec: dict[str, Any]) -> None:
+    """`check_counts` on the sizes a synthetic spec declares, so that a warm-up larger than
+    its queries fails before the corpus is generated (minutes at 1M rows), not after."""
+    if (size := declared_size(spec)) is not None:
+        _check_fits(suite, corpus_name, *size)
+
+
+def _check_fits(suite: Suite, corpus_name: str, n_train: int, n_available: int) -> int:
+    if suite.k > n_train:
         raise BenchError(
             f"suite {suite.name!r}: k={suite.k} is larger than corpus "
-            f"{corpus_name!r} ({len(corpus.train)} vectors): expected k <= "
-            f"{len(corpus.train)}"
+            f"{corpus_name!r} ({n_train} vectors): expected k <= {n_train}"
         )
-    n_queries = min(len(corpus.queries), suite.query_limit or len(corpus.queries))
+    n_queries = min(n_available, suite.query_limit or n_available)
     if suite.warmup > n_queries:
         raise BenchError(
             f"suite {suite.name!r}: warmup={suite.warmup} is larger than the {n_queries} "
