@@ -313,3 +313,17 @@ def test_a_warmup_larger_than_the_declared_queries_is_refused_before_generating(
     named = {"kind": "named", "name": "glove-25-angular"}  # its sizes are known once loaded
     check_declared_counts(tiny_suite(("bruteforce",), warmup=10**6), "glove", named)
     assert not (tmp_path / "cache").exists()
+
+
+def test_a_run_refuses_a_warmup_beyond_the_declared_queries_before_generating(
+    bench_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`bench run` itself: the refusal comes before a corpus or the results file exists."""
+    from bench.runner.run import run_suite
+
+    monkeypatch.setenv("BENCH_CACHE", str(bench_env / "own-cache"))
+    run_dir = bench_env / "results" / "tiny"
+    with pytest.raises(BenchError, match=r"warmup=61 is larger than the 60 queries searched"):
+        run_suite(tiny_suite(("test-exact",), warmup=61), run_dir, show_progress=False)
+    assert not list((bench_env / "own-cache").rglob("*.npy"))
+    assert not (run_dir / "results.csv").exists()

@@ -35,6 +35,7 @@ from bench.groundtruth.exact import MAX_K, GroundTruth, exact_knn
 from bench.runner.executors import OnStart
 from bench.runner.isolation import Outcome, run_isolated
 from bench.runner.job import Job
+from bench.storage import making
 
 SLOT = "slots"
 CONNECT_TIMEOUT_S = 10.0
@@ -158,6 +159,12 @@ class DaskExecutor:
         ids_path, dist_path, _ = groundtruth_paths(corpus.fingerprint, k)
         if (ids_path.exists() and dist_path.exists()) or corpus.shipped_truth is not None:
             return ground_truth(corpus)  # cached, or the file's own neighbours checked here
+        with making(ids_path):  # a run sharing the cache waits, then reuses this one's
+            if ids_path.exists() and dist_path.exists():
+                return ground_truth(corpus)
+            return self._ground_truth_on_cluster(corpus, spec, k)
+
+    def _ground_truth_on_cluster(self, corpus: Corpus, spec: dict[str, Any], k: int) -> GroundTruth:
         n = len(corpus.queries)
         bounds = [(n * i // self.slots, n * (i + 1) // self.slots) for i in range(self.slots)]
         start = time.perf_counter()

@@ -32,7 +32,7 @@ from bench.runner.environment import run_identity
 from bench.runner.executors import Executor, LocalExecutor
 from bench.runner.isolation import Outcome
 from bench.runner.job import Job
-from bench.runner.plan import plan_jobs, select_algorithms
+from bench.runner.plan import check_declared_counts, plan_jobs, select_algorithms
 from bench.runner.rows import outcome_rows, unavailable_row
 from bench.runner.suite import Suite
 
@@ -87,8 +87,8 @@ def _run_locked(
     check_appendable(run_dir)
     identity = run_identity(suite.name)
     select_algorithms(suite)  # unknown names fail here, before any corpus is generated
-    for name in suite.datasets:
-        dataset_spec(name)
+    for name in suite.datasets:  # bad specs, and k or warm-up beyond declared sizes
+        check_declared_counts(suite, name, dataset_spec(name))
     corpora = prepare_corpora(suite, executor)
     write_groundtruth_csv(run_dir, [corpus for corpus, _ in corpora.values()])
     jobs, unavailable = plan_jobs(suite, corpora)
