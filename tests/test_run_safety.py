@@ -282,6 +282,7 @@ def test_a_corpus_larger_than_the_free_disk_is_refused_before_a_row_is_written(
             [
                 *bench("run", "--dataset", "too-big", "--algorithms", "test-exact"),
                 *("--grid", "test", "--results", tmp_path / "results", "--no-plot"),
+                *("--warmup", "0"),  # 10 queries: the default 100 is refused before generating
             ],
             capture_output=True,
             text=True,
