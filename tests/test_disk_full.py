@@ -102,6 +102,8 @@ def test_ctrl_c_while_plotting_keeps_the_old_pngs_and_says_what_was_left(
     before = snapshot(run / "plots")
     interrupt = (
         "import os, signal\n"
+        # as in a terminal: a child of a background job starts with SIGINT ignored (CI)
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
         "from matplotlib.figure import Figure\n"
         "render = Figure.savefig\n"
         "def savefig(self, *args, **kwargs):\n"
