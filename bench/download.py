@@ -31,7 +31,6 @@ Python's default user agent, so a browser-like one is sent (as ann-benchmarks it
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import logging
 import os
@@ -57,7 +56,7 @@ from rich.progress import (
 )
 
 from bench.errors import BenchError
-from bench.storage import locked
+from bench.storage import file_digest, locked
 
 log = logging.getLogger(__name__)
 
@@ -91,14 +90,6 @@ def parse_checksum(checksum: str) -> tuple[str, str]:
     if len(digest) > (full := DIGEST_DIGITS[algorithm]):  # no file could ever match it
         raise BenchError(f"checksum {checksum!r}: expected at most {full} hexadecimal digits")
     return algorithm, digest
-
-
-def file_digest(path: Path, algorithm: str) -> str:
-    digest = hashlib.new(algorithm)
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def matches(path: Path, checksum: str) -> bool:

@@ -36,10 +36,10 @@ def fingerprint(*parts: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def file_sha256(path: Path) -> str:
-    """The SHA-256 of a file's bytes, streamed (hashlib reads it in bounded chunks)."""
+def file_digest(path: Path, algorithm: str = "sha256") -> str:
+    """The hex digest of a file's bytes, streamed (hashlib reads it in bounded chunks)."""
     with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
+        return hashlib.file_digest(handle, algorithm).hexdigest()
 
 
 def cache_path(kind: str, key: str, suffix: str) -> Path:

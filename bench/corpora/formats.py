@@ -35,7 +35,7 @@ from bench.storage import (
     atomic_path,
     cache_path,
     cached_npy,
-    file_sha256,
+    file_digest,
     fingerprint,
     write_bytes_atomic,
 )
@@ -123,7 +123,7 @@ def content_fingerprint(path: Path) -> str:
         record = {}
     if isinstance(record, dict) and record.get("stamp") == stamp:
         return str(record["fingerprint"])
-    digest = file_sha256(path)[:16]
+    digest = file_digest(path)[:16]
     write_bytes_atomic(record_path, json.dumps({"stamp": stamp, "fingerprint": digest}).encode())
     return digest
 

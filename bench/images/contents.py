@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench.storage import cache_path, file_sha256, fingerprint, write_bytes_atomic
+from bench.storage import cache_path, file_digest, fingerprint, write_bytes_atomic
 
 DIGITS = 16  # of the SHA-256, as content_fingerprint keeps
 
@@ -43,7 +43,7 @@ def image_contents(root: Path, paths: tuple[str, ...]) -> tuple[str, ...]:
         known = record.get(relative)
         if not (isinstance(known, list) and known[:-1] == stamp):
             try:
-                known = [*stamp, file_sha256(file)[:DIGITS]]
+                known = [*stamp, file_digest(file)[:DIGITS]]
             except OSError as exc:
                 known = [*stamp, f"unreadable:{exc.errno}"]
             record[relative], changed = known, True
