@@ -204,11 +204,19 @@ def test_normalize_without_calibration_is_a_usage_error(
     assert "gate-euclidean" in result.stdout
 
 
-def test_compare_accepts_csv_and_parquet_files(runs: dict[str, Path], tmp_path: Path) -> None:
+def test_compare_accepts_csv_and_parquet_files(runs: dict[str, Path]) -> None:
+    """Files name the same rows as their run folders: the report and exit code are the ones
+    the folders give. (Which verdict that is depends on how busy the machine was during the
+    two real runs: a wide drift band makes rows inconclusive, exit 3, so it is not asserted.)"""
+    folders = bench("compare", runs["baseline"], runs["rerun"], *LOOSE)
     parquet = write_parquet(runs["rerun"])
-    result = bench("compare", runs["baseline"] / "results.csv", parquet, *LOOSE)
-    assert result.returncode == 0, result.stdout + result.stderr
-    parquet.unlink()
+    try:
+        files = bench("compare", runs["baseline"] / "results.csv", parquet, *LOOSE)
+    finally:
+        parquet.unlink()
+    assert files.returncode in (0, 3), files.stdout + files.stderr
+    assert "10 rows matched" in files.stdout
+    assert (files.returncode, files.stdout) == (folders.returncode, folders.stdout)
 
 
 def test_not_a_results_file_is_a_usage_error(tmp_path: Path) -> None:
