@@ -50,6 +50,8 @@ def cli(verbose: bool) -> None:
         format="%(message)s",
         handlers=[RichHandler(console=console, show_path=False)],
     )
+    for line in paths.unknown_variables():
+        logging.getLogger(__name__).warning(line)
 
 
 @cli.command()

@@ -5,6 +5,7 @@ would otherwise scatter cache folders into whatever folder the command ran from.
 that names something other than a folder is refused in one line naming it (`folder`).
 """
 
+import difflib
 import os
 from pathlib import Path
 from typing import Literal
@@ -53,6 +54,21 @@ _EXPECTED = {
     "BENCH_CACHE": "a folder for the cache (created when missing)",
     "BENCH_RESULTS": "a folder for the results (created when missing)",
 }
+
+
+VARIABLES = (*_EXPECTED, "BENCH_HOME", "BENCH_EXTRA_BACKENDS")
+
+
+def unknown_variables() -> list[str]:
+    """One line per BENCH_* variable that nothing reads (a typo such as BENCH_CAHCE would
+    otherwise leave the cache where it was without a word), naming the closest known one."""
+    lines = []
+    for name in sorted(set(os.environ) - set(VARIABLES)):
+        if name.startswith("BENCH_"):
+            close = difflib.get_close_matches(name, VARIABLES, n=1, cutoff=0.85)
+            hint = f"did you mean {close[0]}?" if close else f"known: {', '.join(VARIABLES)}"
+            lines.append(f"{name} is not a variable bench reads: {hint}")
+    return lines
 
 
 def names_a_path(value: str) -> bool:

@@ -136,6 +136,15 @@ def test_the_cli_names_the_variable_not_another_one(bench_env: Path, tmp_path: P
     assert "BENCH_CATALOGUE=" in one_line_error(listed)
 
 
+def test_a_misspelt_variable_is_named_with_the_one_meant(tmp_path: Path) -> None:
+    """BENCH_CAHCE=... left the cache in the default folder without a word."""
+    listed = bench("datasets", BENCH_CAHCE=str(tmp_path), BENCH_XYZZY="1", COLUMNS="200")
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    assert "BENCH_CAHCE is not a variable bench reads: did you mean BENCH_CACHE?" in listed.stdout
+    assert "BENCH_XYZZY is not a variable bench reads: known: BENCH_BACKENDS" in listed.stdout
+    assert "not a variable" not in bench("datasets", COLUMNS="200").stdout
+
+
 # --- a bare name is a name, even when the current folder holds a folder of that name -----------
 
 
