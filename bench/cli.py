@@ -683,11 +683,9 @@ def _on_sigterm(signum: int, frame: object) -> None:
 
 
 _WRITTEN_ATOMICALLY = "the files already written are complete, and nothing was half-written"
-_INTERRUPTED = {  # what an interrupted command leaves, by command
+_INTERRUPTED = {  # what an interrupted command leaves, where it is not _WRITTEN_ATOMICALLY
     "run": "finished jobs are saved; run the same command to resume",
-    "plot": _WRITTEN_ATOMICALLY,
-    "report": _WRITTEN_ATOMICALLY,
-    "compare": _WRITTEN_ATOMICALLY,
+    "fetch": "the part downloaded is kept (.part); run the same command to resume it",
 }
 
 
@@ -707,7 +705,7 @@ def main() -> None:
         terminated = isinstance(exc.__context__, _Terminated)
         console.print(
             f"{'terminated' if terminated else 'interrupted'}: "
-            f"{_INTERRUPTED.get(_command(), _INTERRUPTED['run'])}"
+            f"{_INTERRUPTED.get(_command(), _WRITTEN_ATOMICALLY)}"
         )
         sys.exit(143 if terminated else 130)
     except click.ClickException as exc:

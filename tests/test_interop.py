@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import h5py
@@ -111,6 +113,43 @@ def test_export_refuses_a_dataset_changed_since_the_run(run_dir: Path, tmp_path:
     ):
         export_run(run_dir, tmp_path / "ab")
     assert not (tmp_path / "ab").exists()
+
+
+def test_ctrl_c_during_export_keeps_the_files_written_before(run_dir: Path, tmp_path: Path) -> None:
+    """h5py wrote straight into the final file: Ctrl-C left a half-written .hdf5 in place of
+    the complete one, and the message said to resume a run. A real SIGINT, sent by the child
+    to itself as the second file's distances are written."""
+    out = _exported(run_dir, tmp_path)
+    before = {path: path.read_bytes() for path in out.rglob("*") if path.is_file()}
+    interrupt = (
+        "import os, signal, sys, h5py\n"
+        # as in a terminal: a child of a background job starts with SIGINT ignored (CI)
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+        "create, files = h5py.Group.create_dataset, []\n"
+        "def create_dataset(self, name, *args, **kwargs):\n"
+        "    files.append(name)\n"
+        "    if files.count('distances') == 2:\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
+        "    return create(self, name, *args, **kwargs)\n"
+        "h5py.Group.create_dataset = create_dataset\n"
+        "from bench.cli import main\n"
+        "sys.argv[0] = 'bench'\n"
+        "main()\n"
+    )
+    command = ["export", str(run_dir), str(out), "--format", "ann-benchmarks"]
+    result = subprocess.run(
+        [sys.executable, "-c", interrupt, *command],
+        env={**os.environ, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 130, result.stdout + result.stderr
+    assert result.stdout.strip().splitlines()[-1] == (
+        "interrupted: the files already written are complete, and nothing was half-written"
+    )
+    after = {path: path.read_bytes() for path in out.rglob("*") if path.is_file()}
+    assert after == before, "every file as complete as before, and no temporary file left"
 
 
 def _exported(run_dir: Path, tmp_path: Path) -> Path:

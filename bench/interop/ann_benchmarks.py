@@ -32,7 +32,7 @@ from bench.results.answers import load_answers
 from bench.results.schema import empty_row
 from bench.results.store import append_rows, finished_job_ids, read_results
 from bench.runner.environment import run_identity
-from bench.storage import fingerprint
+from bench.storage import atomic_path, fingerprint
 
 # One exported file per version of a corpus, k, algorithm, parameters and mode.
 EXPORTED = [
@@ -82,7 +82,7 @@ def export_run(run_dir: Path, out_dir: Path) -> list[Path]:
         path = out_dir / dataset / str(k) / folder / f"{name}.hdf5"
         path.parent.mkdir(parents=True, exist_ok=True)
         latencies = best["latency_mean_ms"] if mode == "single" else 1e3 / best["qps"]
-        with h5py.File(path, "w") as handle:
+        with atomic_path(path) as temporary, h5py.File(temporary, "w") as handle:
             handle.attrs.update(
                 {
                     "build_time": float(best["build_s"]),
