@@ -105,6 +105,30 @@ def drop_repeats(values: Iterable[T], what: str) -> list[T]:
     return unique
 
 
+class Definition(typing.Protocol):
+    """A named definition read from a YAML file (a backend's algorithm, a catalogue entry)."""
+
+    name: str
+    source: Path | None
+
+
+D = TypeVar("D", bound=Definition)
+
+
+def by_name(definitions: Iterable[D], what: str) -> dict[str, D]:
+    """Definitions by name; a name defined twice (in one file or two) is refused, naming both
+    files, since which one wins would depend on the order the files are read in."""
+    found: dict[str, D] = {}
+    for definition in definitions:
+        if definition.name in found:
+            raise BenchError(
+                f"{what} {definition.name!r} is defined twice "
+                f"({found[definition.name].source} and {definition.source})"
+            )
+        found[definition.name] = definition
+    return found
+
+
 # --- strict field types: each validator raises ValueError("expected ...") -----------------
 
 

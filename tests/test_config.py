@@ -290,6 +290,41 @@ def test_missing_extra_backends_folder_is_an_error(
         _registry(paths.backends_dirs())
 
 
+def test_an_algorithm_defined_in_two_backend_files_names_both(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "mine.yaml").write_text(
+        "library: numpy\nadapter: bench.backends.bruteforce:BruteForce\nmetrics: [euclidean]\n"
+        "algorithms:\n  hnswlib:\n    grids: {quick: {}}\n"
+    )
+    monkeypatch.setenv("BENCH_EXTRA_BACKENDS", str(extra))
+    shipped = paths.PROJECT_ROOT / "backends" / "hnswlib.yaml"
+    with pytest.raises(BenchError) as raised:
+        _registry(paths.backends_dirs())
+    assert str(raised.value) == (
+        f"algorithm 'hnswlib' is defined twice ({shipped} and {extra / 'mine.yaml'})"
+    )
+
+
+def test_a_named_dataset_defined_in_two_catalogue_files_names_both(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bench.catalogue.entries import catalogue
+
+    shipped = paths.PROJECT_ROOT / "datasets" / "catalogue" / "ann-benchmarks.yaml"
+    (tmp_path / "a.yaml").write_bytes(shipped.read_bytes())
+    (tmp_path / "b.yaml").write_bytes(shipped.read_bytes())
+    monkeypatch.setenv("BENCH_CATALOGUE", str(tmp_path))
+    with pytest.raises(BenchError) as raised:
+        catalogue()
+    assert str(raised.value).endswith(
+        f"is defined twice ({tmp_path / 'a.yaml'} and {tmp_path / 'b.yaml'})"
+    )
+    assert str(raised.value).startswith("named dataset 'deep-image-96-angular'")
+
+
 # --- dataset YAMLs -----------------------------------------------------------------------
 
 SYNTHETIC = {"kind": "synthetic", "distribution": "gaussian", "n": 10, "dim": 2}

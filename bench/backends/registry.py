@@ -29,6 +29,7 @@ from bench.config import (
     Number,
     Text,
     bad_value,
+    by_name,
     check_choice,
     check_flag,
     check_int,
@@ -347,16 +348,8 @@ def _yaml_files(folder: Path) -> list[Path]:
 
 @cache
 def _registry(folders: tuple[Path, ...]) -> dict[str, Algorithm]:
-    registry: dict[str, Algorithm] = {}
-    for path in [p for folder in folders for p in _yaml_files(folder)]:
-        for algorithm in _algorithms_in(path):
-            if algorithm.name in registry:
-                raise BenchError(
-                    f"algorithm {algorithm.name!r} is defined twice "
-                    f"({registry[algorithm.name].source} and {path})"
-                )
-            registry[algorithm.name] = algorithm
-    return registry
+    files = [path for folder in folders for path in _yaml_files(folder)]
+    return by_name((algorithm for path in files for algorithm in _algorithms_in(path)), "algorithm")
 
 
 def algorithms() -> dict[str, Algorithm]:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from bench import paths
-from bench.config import read_yaml
+from bench.config import by_name, read_yaml
 from bench.corpora.corpus import check_metric
 from bench.download import parse_checksum
 from bench.errors import BenchError
@@ -161,16 +161,8 @@ def _entries_in(path: Path) -> list[NamedDataset]:
 
 @cache
 def _catalogue(folder: Path) -> dict[str, NamedDataset]:
-    entries: dict[str, NamedDataset] = {}
-    for path in sorted(folder.glob("*.yaml")):
-        for entry in _entries_in(path):
-            if entry.name in entries:
-                raise BenchError(
-                    f"named dataset {entry.name!r} is defined twice "
-                    f"({entries[entry.name].source} and {path})"
-                )
-            entries[entry.name] = entry
-    return entries
+    files = sorted(folder.glob("*.yaml"))
+    return by_name((entry for path in files for entry in _entries_in(path)), "named dataset")
 
 
 def catalogue() -> dict[str, NamedDataset]:
