@@ -140,6 +140,43 @@ def write_bytes_atomic(final: Path, data: bytes) -> None:
         os.fsync(handle.fileno())
 
 
+class DigestRecord:
+    """Content digests of files (SHA-256, 16 hex digits), kept in one JSON record under the
+    cache (`kind`, one record per `key`), each re-read only when its file changed.
+
+    Hashing a multi-GB vector file or a 9,000-image folder on every run would be wasted work,
+    so each digest is kept with its file's size, inode, mtime and ctime (ns) and is valid while
+    they are unchanged: a warm lookup costs one stat. ctime moves on every write and rename,
+    and cannot be set back by a user, so a file rewritten with its old mtime is still read.
+    `save` writes the record (atomically) when a digest was computed."""
+
+    DIGITS = 16
+
+    def __init__(self, kind: str, key: str) -> None:
+        self.path = cache_path(kind, fingerprint(key), ".json")
+        try:
+            entries = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            entries = {}
+        self.entries: dict[str, Any] = entries if isinstance(entries, dict) else {}
+        self.changed = False
+
+    def digest(self, name: str, file: Path) -> str:
+        """The digest of `file`, kept under `name`; OSError when it cannot be read."""
+        info = file.stat()
+        stamp = [info.st_size, info.st_ino, info.st_mtime_ns, info.st_ctime_ns]
+        known = self.entries.get(name)
+        if not (isinstance(known, list) and known[:-1] == stamp):
+            known = [*stamp, file_digest(file)[: self.DIGITS]]
+            self.entries[name], self.changed = known, True
+        return str(known[-1])
+
+    def save(self) -> None:
+        if self.changed:
+            write_bytes_atomic(self.path, json.dumps(self.entries).encode())
+            self.changed = False
+
+
 @contextmanager
 def locked(path: Path, timeout_s: float = 600.0) -> Iterator[None]:
     """Hold the lock file `path` (flock) for the duration; other processes wait for it.

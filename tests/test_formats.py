@@ -236,12 +236,12 @@ def test_content_fingerprint_hashes_every_byte_and_caches_the_digest(
     assert changed != first
     records = list((paths.cache_dir() / "content-fingerprints").glob("*.json"))
     assert len(records) == 2  # one small record per file, rewritten when the file changes
-    assert sorted(json.loads(r.read_text())["fingerprint"] for r in records) == sorted(
-        [first, changed]
-    )
-    for record in records:  # an unchanged file is not read again: its record answers
-        data = json.loads(record.read_text())
-        record.write_text(json.dumps({**data, "fingerprint": "from-the-record"}))
+    kept = [json.loads(record.read_text()) for record in records]  # {path: [stat..., digest]}
+    assert sorted(entry[-1] for data in kept for entry in data.values()) == sorted([first, changed])
+    for record, data in zip(records, kept, strict=True):  # an unchanged file is not read again
+        record.write_text(
+            json.dumps({name: [*e[:-1], "from-the-record"] for name, e in data.items()})
+        )
     assert content_fingerprint(path) == content_fingerprint(copy) == "from-the-record"
 
 

@@ -20,7 +20,6 @@ last row on open and for every row as it is read. All multi-byte values are litt
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -32,12 +31,9 @@ import numpy as np
 from bench.corpora.corpus import normalize_rows
 from bench.errors import BenchError
 from bench.storage import (
+    DigestRecord,
     atomic_path,
-    cache_path,
     cached_npy,
-    file_digest,
-    fingerprint,
-    write_bytes_atomic,
 )
 
 
@@ -109,22 +105,12 @@ def content_fingerprint(path: Path) -> str:
     Only the content counts (not the path, mtime or inode), so the same file on another
     machine keeps its fingerprint and job ids and CI baselines still match; any change, in
     the middle too, gives another fingerprint, so stale ground truth is never reused. The
-    file is read in 1 MiB pieces (bounded memory); so that a multi-GB file is not read again
-    on every run, the digest is kept in a small record under the cache, valid while the file's
-    resolved path, size, inode, mtime and ctime (in ns) are unchanged.
+    digest is kept under the cache while the file is unchanged (`DigestRecord`).
     """
     path = Path(path).resolve()
-    stat = path.stat()
-    stamp = [str(path), stat.st_size, stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns]
-    record_path = cache_path("content-fingerprints", fingerprint(str(path)), ".json")
-    try:
-        record = json.loads(record_path.read_text())
-    except (OSError, ValueError):
-        record = {}
-    if isinstance(record, dict) and record.get("stamp") == stamp:
-        return str(record["fingerprint"])
-    digest = file_digest(path)[:16]
-    write_bytes_atomic(record_path, json.dumps({"stamp": stamp, "fingerprint": digest}).encode())
+    record = DigestRecord("content-fingerprints", str(path))
+    digest = record.digest(str(path), path)
+    record.save()
     return digest
 
 
