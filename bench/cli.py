@@ -18,7 +18,7 @@ from bench.errors import BenchError
 
 # Markup off: messages carry user text (paths, names, shapes such as "[n, 3, 224, 224]") that
 # Rich would otherwise read as style tags, losing it or raising MarkupError. Colour is a Text.
-console = Console(markup=False)
+console = Console(markup=False, soft_wrap=True)
 
 results_option = click.option(
     "--results",

@@ -14,6 +14,7 @@ import shutil
 import socket
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -148,9 +149,13 @@ class DigestRecord:
     so each digest is kept with its file's size, inode, mtime and ctime (ns) and is valid while
     they are unchanged: a warm lookup costs one stat. ctime moves on every write and rename,
     and cannot be set back by a user, so a file rewritten with its old mtime is still read.
-    `save` writes the record (atomically) when a digest was computed."""
+    The kernel stamps ctime from a clock that moves once per timer tick (up to 10 ms), so a
+    file changed within a tick of being hashed would keep its stamp: as git does with its
+    index, a digest is only kept once its file is older than `SETTLED_NS`, and a younger file
+    is hashed again next time. `save` writes the record (atomically) when a digest was kept."""
 
     DIGITS = 16
+    SETTLED_NS = 1_000_000_000
 
     def __init__(self, kind: str, key: str) -> None:
         self.path = cache_path(kind, fingerprint(key), ".json")
@@ -166,10 +171,12 @@ class DigestRecord:
         info = file.stat()
         stamp = [info.st_size, info.st_ino, info.st_mtime_ns, info.st_ctime_ns]
         known = self.entries.get(name)
-        if not (isinstance(known, list) and known[:-1] == stamp):
-            known = [*stamp, file_digest(file)[: self.DIGITS]]
-            self.entries[name], self.changed = known, True
-        return str(known[-1])
+        if isinstance(known, list) and known[:-1] == stamp:
+            return str(known[-1])
+        digest = file_digest(file)[: self.DIGITS]
+        if time.time_ns() - info.st_ctime_ns > self.SETTLED_NS:
+            self.entries[name], self.changed = [*stamp, digest], True
+        return digest
 
     def save(self) -> None:
         if self.changed:

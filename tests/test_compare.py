@@ -315,6 +315,22 @@ def test_build_times_that_scatter_like_the_machine_are_inconclusive(
     assert "build time drift over 4 builds" in result.stdout
 
 
+def test_a_slower_build_with_too_few_builds_to_measure_the_noise_is_inconclusive(
+    runs: dict[str, Path], tmp_path: Path
+) -> None:
+    """Two builds of at least 0.1 s, one 3x slower: without a drift of three builds there is
+    no noise to judge one build by (a 60 ms build descheduled past 0.1 s failed the gate)."""
+    short = {"bruteforce": 0.01, "hnswlib": 0.01, "annoy": 1.0, "subject": 1.0}
+    base = rewrite(runs["baseline"], tmp_path / "base", _build_seconds(short))
+    cur = rewrite(runs["rerun"], tmp_path / "cur", _build_seconds({**short, "subject": 3.0}))
+    result = bench("compare", base, cur, *LOOSE)
+    assert [row for row in regressions(result.stdout) if row[0] == "build"] == []
+    (build,) = [row for row in inconclusive(result.stdout) if row[0] == "build"]
+    assert build[2] == "subject" and "fewer than 3 builds to measure the noise by" in build[-1]
+    assert "Only 2 builds to judge build time by" in result.stdout
+    assert result.returncode == 3, result.stdout + result.stderr
+
+
 def test_a_current_run_whose_every_job_failed_is_a_report_not_a_crash(
     runs: dict[str, Path], tmp_path: Path
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import h5py
@@ -35,6 +36,7 @@ from bench.errors import BenchError
 from bench.groundtruth.exact import exact_knn
 from bench.groundtruth.example import write_example
 from bench.groundtruth.file_truth import check_ground_truth
+from bench.storage import DigestRecord
 
 # Every writable entry of the format table (a new format is tested by adding its entry).
 WRITABLE = [entry for entry in FORMAT_TABLE if entry.layout in WRITERS]
@@ -221,10 +223,11 @@ def test_content_fingerprint_hashes_every_byte_and_caches_the_digest(
     big = sample_matrix(rng, np.float32, (3 << 16, 8))
     path = tmp_path / "a.fbin"
     write_vectors(path, big)
-    first = content_fingerprint(path)
     (tmp_path / "copy").mkdir()
     copy = tmp_path / "copy" / "b.fbin"
     copy.write_bytes(path.read_bytes())
+    time.sleep(DigestRecord.SETTLED_NS / 1e9)  # digests of younger files are not kept
+    first = content_fingerprint(path)
     assert content_fingerprint(copy) == first  # content only: not the path, mtime or inode
     before = path.stat()
     with open(path, "r+b") as handle:  # one value in the middle, 3 MB from either end
@@ -232,7 +235,9 @@ def test_content_fingerprint_hashes_every_byte_and_caches_the_digest(
         handle.write(np.float32(1e6).tobytes())
     os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert path.stat().st_size == before.st_size
-    changed = content_fingerprint(path)
+    changed = content_fingerprint(path)  # hashed again: its ctime moved (or it is too young)
+    time.sleep(DigestRecord.SETTLED_NS / 1e9)
+    assert content_fingerprint(path) == changed  # now kept in its record
     assert changed != first
     records = list((paths.cache_dir() / "content-fingerprints").glob("*.json"))
     assert len(records) == 2  # one small record per file, rewritten when the file changes

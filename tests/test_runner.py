@@ -93,7 +93,10 @@ def test_kill_minus_nine_then_resume_loses_nothing(bench_env: Path, tmp_path: Pa
         env=env,
     )
     deadline = time.monotonic() + 120
-    while not csv.exists() and time.monotonic() < deadline and proc.poll() is None:
+    # the first job's rows are in, and the next job's folder is made (a few ms after them)
+    while time.monotonic() < deadline and proc.poll() is None:
+        if csv.exists() and list(temp.glob("bench-job-*/job.json")):
+            break
         time.sleep(0.05)
     assert proc.poll() is None, "the run must still be going (test-hanging holds it for 5 s)"
     os.killpg(proc.pid, signal.SIGKILL)

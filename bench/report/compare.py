@@ -335,9 +335,19 @@ def _judge_builds(out: pd.DataFrame, limits: Thresholds) -> Drift:
         speed, np.zeros(len(jobs)), drift, limits.alpha, threshold, judged
     )
     verdicts = [v if ok else "ok" for v, ok in zip(verdicts, judged, strict=True)]
+    noise_known = drift.rows >= MIN_DRIFT_ROWS
+    if not noise_known:  # one build per job and no drift to measure it against: a build
+        # of 60 ms descheduled past 0.1 s would otherwise be a regression
+        verdicts = ["inconclusive" if v == "regression" else v for v in verdicts]
     # as build time ratios (current / baseline): the speed band turned round
     by_job = pd.DataFrame(
-        {"build_verdict": verdicts, "build_low": 1 / high, "build_high": 1 / low}, index=keys
+        {
+            "build_verdict": verdicts,
+            "build_low": 1 / high,
+            "build_high": 1 / low,
+            "build_noise_known": noise_known,
+        },
+        index=keys,
     )
     key = _keys(out, JOB)
     for column in by_job.columns:
@@ -456,6 +466,8 @@ def _build_findings(rows: pd.DataFrame, verdict: str) -> pd.DataFrame:
                     "beyond the band and the threshold"
                     if verdict == "regression"
                     else "noise wider than the threshold"
+                    if row["build_noise_known"]
+                    else f"fewer than {MIN_DRIFT_ROWS} builds to measure the noise by"
                 ),
             ),
             "parameters": str(row["label"]).partition(" | ")[0],
@@ -537,10 +549,16 @@ def _notes(limits: Thresholds, normalized: bool, drift: Drift, build_drift: Drif
                 f"{what} drift over {found.rows} {unit} in {found.groups} groups: whole-run "
                 f"speed shift {math.exp(found.shift):.3f}x, scatter {found.scatter:.1%} (log)."
             )
-        else:
+        elif what == "QPS":
             notes.append(
                 f"Only {found.rows} {unit} to judge {what} by: drift between the runs cannot "
                 "be estimated, so the band holds the repetitions' spread (or nothing) only."
+            )
+        else:
+            notes.append(
+                f"Only {found.rows} {unit} to judge {what} by: drift between the runs cannot "
+                "be estimated, and one build per job has no spread of its own, so a build "
+                "time increase beyond the threshold is inconclusive, not a regression."
             )
     if normalized:
         notes.append(
