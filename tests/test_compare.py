@@ -122,6 +122,9 @@ def regressions(stdout: str) -> list[list[str]]:
     return [[cell.strip() for cell in line.strip("|").split(" | ")] for line in lines]
 
 
+STEADY = {"single": [1.0, 1.0, 1.0], "batch": [1.0, 1.0, 1.0]}  # QPS factors per repetition
+
+
 def rewrite(source: Path, target: Path, change) -> Path:
     """Copy a results CSV through `change(frame)` (all cells as text), as a new run dir."""
     frame = pd.read_csv(source / "results.csv", dtype=str, keep_default_na=False)
@@ -177,14 +180,16 @@ def test_normalize_forgives_a_slower_machine_not_a_slower_adapter(
         frame.loc[ok, "qps"] = (frame.loc[ok, "qps"].astype(float) / 4).map(repr)
         return frame
 
-    # the baseline's own rows, as a machine four times slower would have measured them
-    slower_machine = rewrite(runs["baseline"], tmp_path / "slower-machine", quarter_speed)
+    # the baseline's rows with steady repetitions (a real run's can stall 10x on a busy VM),
+    # and the same rows as a machine four times slower would have measured them
+    steady = rewrite(runs["baseline"], tmp_path / "steady", _scale_reps(STEADY))
+    slower_machine = rewrite(steady, tmp_path / "slower-machine", quarter_speed)
     # every row 4x slower: machine drift and a change of every row look the same, so the
     # raw gate cannot call it either way
-    raw = bench("compare", runs["baseline"], slower_machine)
+    raw = bench("compare", steady, slower_machine)
     assert raw.returncode == 3, raw.stdout
     assert "**INCONCLUSIVE**" in raw.stdout and "shift 0.250x" in raw.stdout
-    normalized = bench("compare", runs["baseline"], slower_machine, "--normalize", *LOOSE)
+    normalized = bench("compare", steady, slower_machine, "--normalize", *LOOSE)
     assert normalized.returncode == 0, normalized.stdout + normalized.stderr
     assert "Normalized: QPS divided by" in normalized.stdout
     slow = bench("compare", runs["baseline"], runs["slow"], *LOOSE, "--normalize")
@@ -243,9 +248,7 @@ def test_noise_wider_than_the_threshold_is_inconclusive(
     runs: dict[str, Path], tmp_path: Path
 ) -> None:
     spread = {"single": [0.5, 1.0, 1.7], "batch": [0.5, 1.0, 1.7]}
-    quiet = rewrite(
-        runs["baseline"], tmp_path / "quiet", _scale_reps(dict.fromkeys(spread, [1.0] * 3))
-    )
+    quiet = rewrite(runs["baseline"], tmp_path / "quiet", _scale_reps(STEADY))
     noisy = rewrite(runs["rerun"], tmp_path / "noisy", _scale_reps(spread))
     result = bench("compare", quiet, noisy)
     assert result.returncode == 3, result.stdout + result.stderr
