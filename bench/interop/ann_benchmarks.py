@@ -80,7 +80,6 @@ def export_run(run_dir: Path, out_dir: Path) -> list[Path]:
         folder = f"{algorithm}-batch" if mode == "batch" else algorithm
         name = result_name(json.loads(build), json.loads(query))
         path = out_dir / dataset / str(k) / folder / f"{name}.hdf5"
-        path.parent.mkdir(parents=True, exist_ok=True)
         latencies = best["latency_mean_ms"] if mode == "single" else 1e3 / best["qps"]
         with atomic_path(path) as temporary, h5py.File(temporary, "w") as handle:
             handle.attrs.update(
